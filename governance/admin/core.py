@@ -1,0 +1,191 @@
+"""Admin for projects, API keys, providers, models and alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from governance.forms import ApiKeyCreateForm
+from governance.models import Alert, ApiKey, ModelEndpoint, Project, Provider
+from governance.services.alerts import alert_acknowledge
+from governance.services.api_keys import api_key_create, api_key_revoke
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin[Project]):
+    list_display = ["slug", "name", "content_storage", "retention_days", "time_zone", "created_at"]
+    list_filter = ["content_storage"]
+    search_fields = ["slug", "name"]
+    readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Project | None = None) -> list[str]:
+        # The slug is what API clients and other services refer to: fixed once created.
+        return [*self.readonly_fields, "slug"] if obj else list(self.readonly_fields)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
+    list_display = ["name", "project", "prefix", "scope_list", "status", "expires_at", "last_used_at", "created_at"]
+    list_filter = ["project", "revoked_at"]
+    search_fields = ["name", "prefix", "project__slug"]
+    list_select_related = ["project"]
+    readonly_fields = [
+        "project",
+        "name",
+        "prefix",
+        "scopes",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "created_at",
+        "created_by",
+    ]
+    actions = ["revoke_keys"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: ApiKey) -> str:
+        return ", ".join(obj.scopes)
+
+    @admin.display(description="status")
+    def status(self, obj: ApiKey) -> str:
+        if obj.revoked_at:
+            return "revoked"
+        if obj.expires_at and obj.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # keys are issued and revoked, never edited
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Issue a key and show its secret once; only the hash is kept."""
+        if not self.has_add_permission(request):
+            return HttpResponse(status=403)
+        form = ApiKeyCreateForm(request.POST or None, initial={"project": request.GET.get("project")})
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Issue an API key",
+            "form": form,
+        }
+        if request.method == "POST" and form.is_valid():
+            issued = api_key_create(
+                project=form.cleaned_data["project"],
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.cleaned_data["expires_at"],
+                created_by=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+            )
+            self.log_addition(request, issued.api_key, [{"added": {}}])
+            context.update({"title": "API key issued", "issued": issued})
+            return TemplateResponse(request, "admin/governance/apikey/issued.html", context)
+        return TemplateResponse(request, "admin/governance/apikey/issue.html", context)
+
+    @admin.action(description="Revoke selected keys", permissions=["delete"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+            self.log_change(request, api_key, "Revoked")
+        messages.success(request, f"Revoked {queryset.count()} key(s).")
+
+
+class ModelEndpointInline(admin.TabularInline[ModelEndpoint, Provider]):
+    model = ModelEndpoint
+    extra = 0
+    fields = ["name", "context_window", "max_output_tokens", "enabled"]
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin[Provider]):
+    list_display = ["name", "kind_label", "base_url", "api_key_env", "enabled"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "base_url"]
+    inlines = [ModelEndpointInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "base_url", "api_key_env", "enabled"]}),
+        (
+            "Timeouts and retries",
+            {
+                "fields": [
+                    "connect_timeout_s",
+                    "read_timeout_s",
+                    "max_attempts",
+                    "backoff_base_s",
+                    "backoff_max_s",
+                    "retry_budget_ratio",
+                ]
+            },
+        ),
+        (
+            "Circuit breaker",
+            {
+                "fields": [
+                    "breaker_window_size",
+                    "breaker_minimum_calls",
+                    "breaker_failure_rate",
+                    "breaker_slow_call_s",
+                    "breaker_slow_call_rate",
+                    "breaker_wait_in_open_s",
+                    "breaker_half_open_calls",
+                ]
+            },
+        ),
+        ("Offline simulator", {"fields": ["offline_config"], "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_label(self, obj: Provider) -> str:
+        if obj.is_simulated:
+            return format_html('{} <strong style="color:#b45309">(simulated)</strong>', obj.get_kind_display())
+        return obj.get_kind_display()
+
+
+@admin.register(ModelEndpoint)
+class ModelEndpointAdmin(admin.ModelAdmin[ModelEndpoint]):
+    list_display = ["name", "provider", "context_window", "max_output_tokens", "enabled"]
+    list_filter = ["provider", "enabled"]
+    search_fields = ["name", "provider__name"]
+    list_select_related = ["provider"]
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin[Alert]):
+    list_display = [
+        "kind",
+        "severity",
+        "subject",
+        "project",
+        "count",
+        "first_seen_at",
+        "last_seen_at",
+        "acknowledged_at",
+    ]
+    list_filter = ["kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter), "project"]
+    search_fields = ["subject", "message"]
+    list_select_related = ["project", "acknowledged_by"]
+    readonly_fields = [f.name for f in Alert._meta.fields]
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
+        return bool(request.method in ("GET", "HEAD")) and super().has_change_permission(request, obj)
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["view"])
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        user = request.user if request.user.is_authenticated else None
+        for alert in queryset.filter(acknowledged_at__isnull=True):
+            alert_acknowledge(alert=alert, user=user)  # type: ignore[arg-type]
+            self.log_change(request, alert, "Acknowledged")
+        messages.success(request, "Acknowledged.")

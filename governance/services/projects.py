@@ -1,0 +1,25 @@
+"""Creating projects and telling the other apps about them."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from governance.models import Project
+from governance.signals import project_created
+
+
+@transaction.atomic
+def project_create(*, slug: str, name: str, **settings: object) -> Project:
+    """Create a project; apps that give new projects defaults (e.g. a guard policy) hear of it on commit."""
+    project = Project(slug=slug, name=name, **settings)
+    project.full_clean()
+    project.save()
+    transaction.on_commit(lambda: project_created.send(sender=Project, project=project))
+    return project
+
+
+def project_get_or_create(*, slug: str, name: str) -> tuple[Project, bool]:
+    existing = Project.objects.filter(slug=slug).first()
+    if existing is not None:
+        return existing, False
+    return project_create(slug=slug, name=name), True

@@ -1,0 +1,291 @@
+"""A real HTTP server that speaks the providers' wire formats, for tests and benches.
+
+    def test_something(fake_provider):
+        fake_provider.enqueue(status=429, headers={"Retry-After": "2"})
+        fake_provider.enqueue(json=openai_reply(text="hello"))
+        provider = ProviderConfig(name="p", kind="openai", base_url=fake_provider.openai_base_url)
+        ...
+        assert fake_provider.request_count == 2
+
+Endpoints (POST): ``/v1/chat/completions`` and ``/chat/completions`` (OpenAI),
+``/v1/messages`` (Anthropic), ``/classify`` (generic JSON verdict). Responses
+come from a FIFO queue of scripted replies; when it is empty each endpoint
+answers with a well-formed default. Every request is recorded (path,
+lower-cased headers, parsed JSON) before any scripted delay, so a request that
+the client abandoned on a timeout is still counted.
+
+It binds 127.0.0.1 on an ephemeral port, serves each connection on its own
+thread with HTTP/1.1 keep-alive (as a real provider does, so pooled clients
+behave as in production), and is cheap enough to start per test.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
+ANTHROPIC_PATH = "/v1/messages"
+CLASSIFY_PATH = "/classify"
+
+
+def openai_reply(
+    text: str = "fake reply",
+    *,
+    model: str = "fake-model",
+    prompt_tokens: int = 12,
+    completion_tokens: int = 5,
+    cached_tokens: int = 0,
+    finish_reason: str = "stop",
+) -> dict[str, Any]:
+    """An OpenAI chat.completion body (``prompt_tokens`` includes ``cached_tokens``)."""
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached_tokens},
+        },
+    }
+
+
+def anthropic_reply(
+    text: str = "fake reply",
+    *,
+    model: str = "fake-model",
+    input_tokens: int = 12,
+    output_tokens: int = 5,
+    cache_read_input_tokens: int = 0,
+    cache_creation_input_tokens: int = 0,
+    stop_reason: str = "end_turn",
+) -> dict[str, Any]:
+    """An Anthropic Messages body (``input_tokens`` excludes the cache counts)."""
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_read_input_tokens": cache_read_input_tokens,
+            "cache_creation_input_tokens": cache_creation_input_tokens,
+        },
+    }
+
+
+def classify_reply(verdict: str = "allow", score: float = 0.0) -> dict[str, Any]:
+    return {"verdict": verdict, "score": score, "reason": "fake classifier"}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any
+    body: bytes
+    peer: str = ""  # client host:port; one peer for many requests means a reused connection
+
+
+@dataclass(frozen=True)
+class ScriptedResponse:
+    status: int = 200
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    body: bytes | None = None
+
+
+def _default_body(path: str, request_json: Any) -> tuple[int, Any]:
+    model = request_json.get("model", "fake-model") if isinstance(request_json, dict) else "fake-model"
+    if path in OPENAI_PATHS:
+        return 200, openai_reply(model=model)
+    if path == ANTHROPIC_PATH:
+        return 200, anthropic_reply(model=model)
+    if path == CLASSIFY_PATH:
+        return 200, classify_reply()
+    return 404, {"error": {"type": "not_found", "message": f"no route {path}"}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the second
+    # waits for the client's delayed ACK (~40 ms per request).
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep pytest output clean
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        try:
+            request_json: Any = jsonlib.loads(body) if body else None
+        except ValueError:
+            request_json = None
+        owner = self.server.owner
+        scripted, abort = owner._receive(
+            RecordedRequest(
+                method="POST",
+                path=self.path,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                json=request_json,
+                body=body,
+                peer="{}:{}".format(*self.client_address[:2]),
+            )
+        )
+        if scripted.delay > 0 and abort.wait(scripted.delay):
+            self.close_connection = True
+            return
+        if scripted.body is not None:
+            status, payload = scripted.status, scripted.body
+        else:
+            status, default = _default_body(self.path, request_json)
+            if scripted.json is not None:
+                status, default = scripted.status, scripted.json
+            elif scripted.status != 200:
+                status, default = scripted.status, {"error": {"type": "fake_error", "message": "scripted"}}
+            payload = jsonlib.dumps(default).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in scripted.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (read timeout) while we were delaying.
+            self.close_connection = True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: FakeProviderServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # disconnects mid-delay are expected; tests assert on what was recorded
+
+
+class FakeProviderServer:
+    """See the module docstring. Thread-safe; use as a context manager or the fixture."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server((host, port), _Handler)
+        self._server.owner = self
+        self._lock = threading.Lock()
+        self._queue: deque[ScriptedResponse] = deque()
+        self._requests: list[RecordedRequest] = []
+        # Replaced on reset/stop; setting the old one cuts scripted delays short
+        # so a test never waits for a sleeping handler.
+        self._abort = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        """Base URL for an ``openai`` ProviderConfig (the client appends ``/chat/completions``)."""
+        return self.url + "/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def request_count(self) -> int:
+        with self._lock:
+            return len(self._requests)
+
+    @property
+    def pending(self) -> int:
+        """Scripted responses not consumed yet."""
+        with self._lock:
+            return len(self._queue)
+
+    def enqueue(
+        self,
+        *,
+        status: int = 200,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        delay: float = 0.0,
+        body: bytes | None = None,
+        times: int = 1,
+    ) -> None:
+        """Script the next response(s).
+
+        ``json=None`` sends the endpoint's default reply (or an error body when
+        ``status`` is not 200); ``body`` sends raw bytes (e.g. invalid JSON);
+        ``delay`` seconds are waited before answering; ``times`` repeats it.
+        """
+        scripted = ScriptedResponse(status, json, dict(headers or {}), delay, body)
+        with self._lock:
+            self._queue.extend([scripted] * times)
+
+    def reset(self) -> None:
+        """Forget scripted replies and recorded requests; wake delayed handlers."""
+        with self._lock:
+            self._queue.clear()
+            self._requests.clear()
+            abort, self._abort = self._abort, threading.Event()
+        abort.set()
+
+    def start(self) -> FakeProviderServer:
+        # A short poll interval keeps stop() (which waits for one poll) fast.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-provider", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._abort.set()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeProviderServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _receive(self, request: RecordedRequest) -> tuple[ScriptedResponse, threading.Event]:
+        with self._lock:
+            self._requests.append(request)
+            scripted = self._queue.popleft() if self._queue else ScriptedResponse()
+            return scripted, self._abort
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[FakeProviderServer]:
+    """A started ``FakeProviderServer``, stopped after the test.
+
+    Re-export it from a conftest (``from tests.support.fake_provider import
+    fake_provider``) to use it in another test package.
+    """
+    with FakeProviderServer() as server:
+        yield server
