@@ -12,6 +12,8 @@ admin.site.index_title = "Governance control plane"
 
 api_v1 = [
     path("", include("governance.api.urls")),
+    path("", include("costs.api.urls")),
+    path("", include("guardrails.api.urls")),
 ]
 
 urlpatterns = [
