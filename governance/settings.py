@@ -227,3 +227,4 @@ configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 # --- Arbiter ----------------------------------------------------------------------------------------
 ARBITER_REQUIRE_SERVICES = env.bool("ARBITER_REQUIRE_SERVICES", default=False)
 ARBITER_ALERT_DEDUPE_SECONDS = env.int("ARBITER_ALERT_DEDUPE_SECONDS", default=3600)
+ARBITER_METRICS_TOKEN = _secret("ARBITER_METRICS_TOKEN")

@@ -17,6 +17,7 @@ from governance.choices import ALL_SCOPES
 from governance.models import Project
 from governance.services.api_keys import IssuedKey, api_key_create
 from governance.services.projects import project_create
+from tests.support.fake_provider import fake_provider  # noqa: F401  (a fixture every app's tests may use)
 
 READ_SCOPES = [s for s in ALL_SCOPES if s.endswith(":read")]
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from governance.forms import ApiKeyCreateForm
 from governance.models import Alert, ApiKey, ModelEndpoint, Project, Provider
 from governance.services.alerts import alert_acknowledge
 from governance.services.api_keys import api_key_create, api_key_revoke
+from governance.services.models_gateway import breaker_list, breaker_reset
 
 
 @admin.register(Project)
@@ -142,6 +146,39 @@ class ProviderAdmin(admin.ModelAdmin[Provider]):
         ),
         ("Offline simulator", {"fields": ["offline_config"], "classes": ["collapse"]}),
     ]
+
+    change_list_template = "admin/governance/provider/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("breakers/", self.admin_site.admin_view(self.breakers_view), name="governance_provider_breakers"),
+            path(
+                "breakers/reset/",
+                self.admin_site.admin_view(require_POST(self.breaker_reset_view)),
+                name="governance_provider_breaker_reset",
+            ),
+            *super().get_urls(),
+        ]
+
+    def breakers_view(self, request: HttpRequest) -> HttpResponse:
+        """Every breaker this deployment has seen, with its state as all processes share it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Circuit breakers",
+            "breakers": breaker_list(),
+        }
+        return TemplateResponse(request, "admin/governance/provider/breakers.html", context)
+
+    def breaker_reset_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        key = request.POST.get("key", "")
+        breaker_reset(key=key)
+        messages.success(request, f"Breaker {key} reset to closed.")
+        return HttpResponseRedirect(reverse("admin:governance_provider_breakers"))
 
     @admin.display(description="kind", ordering="kind")
     def kind_label(self, obj: Provider) -> str:
