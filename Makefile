@@ -26,7 +26,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --issue-key
-	$(BIN)/python manage.py ensure_admin --reset
+	$(BIN)/python manage.py ensure_admin --reset --url http://$(HOST):$(PORT)/admin/
 	@echo "Arbiter on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -55,7 +55,7 @@ def _dev_secret_key() -> str:
 
 SECRET_KEY = _secret("SECRET_KEY") or ""
 if PRODUCTION:
-    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured("production needs SECRET_KEY (or SECRET_KEY_FILE) of at least 50 random characters")
 elif not SECRET_KEY:
     SECRET_KEY = _dev_secret_key()

@@ -16,6 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin")
         parser.add_argument("--reset", action="store_true", help="Set a new random password on an existing user.")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/admin/", help="Where the admin is served.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
@@ -33,4 +34,4 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"User '{username}' exists; use --reset to print a new password.")
             return
-        self.stdout.write(f"Admin login: http://127.0.0.1:8000/admin/  user: {username}  password: {password}")
+        self.stdout.write(f"Admin login: {options['url']}  user: {username}  password: {password}")
