@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.conf import settings
+from django.db.models.signals import post_migrate
 
 
 class GovernanceConfig(AppConfig):
@@ -17,3 +21,20 @@ class GovernanceConfig(AppConfig):
         on_model_call(metrics.record_model_call)
         on_breaker_state_change(metrics.record_breaker_change)
         on_breaker_state_change(breaker_state_changed)
+
+        # Provenance: spans for model calls and API requests, role permissions, retention.
+        from governance import tasks
+        from governance.middleware import register_request_observer
+        from governance.services import spans
+
+        on_model_call(spans.span_record_model_call)
+        if settings.ARBITER_REQUEST_SPANS:
+            register_request_observer(spans.span_record_request)
+        post_migrate.connect(_sync_roles, dispatch_uid="governance.roles_sync")
+        settings.CELERY_BEAT_SCHEDULE.update(tasks.RETENTION_SWEEP_SCHEDULE)
+
+
+def _sync_roles(**kwargs: Any) -> None:
+    from governance.services.roles import roles_sync
+
+    roles_sync()

@@ -215,6 +215,10 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "arb_<prefix>_<secret>"}}
     },
     "SECURITY": [{"ApiKey": []}],
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewActionEnum": "governance.models.provenance.ReviewAction",
+        "ReviewStateEnum": "governance.models.provenance.ReviewState",
+    },
 }
 
 # --- Logging: JSON lines with the trace id bound by the middleware ---------------------------------
@@ -228,3 +232,9 @@ configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 ARBITER_REQUIRE_SERVICES = env.bool("ARBITER_REQUIRE_SERVICES", default=False)
 ARBITER_ALERT_DEDUPE_SECONDS = env.int("ARBITER_ALERT_DEDUPE_SECONDS", default=3600)
 ARBITER_METRICS_TOKEN = _secret("ARBITER_METRICS_TOKEN")
+
+# --- Provenance -------------------------------------------------------------------------------------
+# One span row per authenticated API request (see bench/provenance.py for what it costs).
+ARBITER_REQUEST_SPANS = env.bool("ARBITER_REQUEST_SPANS", default=True)
+# Export Arbiter's own spans to an OTLP/HTTP collector (e.g. http://collector:4318); off when empty.
+OTEL_EXPORTER_OTLP_ENDPOINT: str | None = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="") or None

@@ -1,5 +1,25 @@
 """The core's tables. One module per area; this package re-exports them for Django."""
 
 from governance.models.core import Alert, ApiKey, ModelEndpoint, Project, Provider
+from governance.models.provenance import (
+    AppendOnlyError,
+    ChainHead,
+    DecisionEnvelope,
+    Review,
+    ReviewItem,
+    Span,
+)
 
-__all__ = ["Alert", "ApiKey", "ModelEndpoint", "Project", "Provider"]
+__all__ = [
+    "Alert",
+    "ApiKey",
+    "AppendOnlyError",
+    "ChainHead",
+    "DecisionEnvelope",
+    "ModelEndpoint",
+    "Project",
+    "Provider",
+    "Review",
+    "ReviewItem",
+    "Span",
+]

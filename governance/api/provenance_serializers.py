@@ -1,0 +1,200 @@
+"""Input and output serializers for the provenance API (envelopes, traces, reviews)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from jsonschema import Draft202012Validator
+from rest_framework import serializers
+
+from governance.models import DecisionEnvelope, Review, Span
+from governance.models.provenance import DecisionType, Outcome, ReviewAction, ReviewState
+from governance.schemas import load_schema
+from governance.selectors import SpanNode, Trace
+
+
+def json_pointer(path: Any) -> str:
+    """RFC 6901 pointer for a jsonschema error path (``""`` is the whole document)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+_validator: Draft202012Validator | None = None
+
+
+def envelope_schema_errors(body: Any) -> list[dict[str, str]]:
+    """Every way ``body`` breaks the published schema, each with its JSON-pointer ``path``.
+
+    Read-only properties (assigned by Arbiter) are refused too: the schema marks them with
+    ``readOnly``, which JSON Schema validation itself does not enforce.
+    """
+    global _validator
+    schema = load_schema()
+    if _validator is None:
+        _validator = Draft202012Validator(schema)
+    errors = [
+        {"path": json_pointer(e.absolute_path), "message": e.message, "keyword": str(e.validator)}
+        for e in sorted(_validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    if isinstance(body, dict):
+        properties = schema["properties"]
+        for name in body:
+            if properties.get(name, {}).get("readOnly"):
+                errors.append({"path": f"/{name}", "message": "is read-only (set by Arbiter)", "keyword": "readOnly"})
+        actor = body.get("actor")
+        if isinstance(actor, dict) and "api_key_id" in actor:
+            message = "is read-only (set by Arbiter)"
+            errors.append({"path": "/actor/api_key_id", "message": message, "keyword": "readOnly"})
+    return errors
+
+
+class EnvelopeOutSerializer(serializers.ModelSerializer[DecisionEnvelope]):
+    """An envelope as the schema describes it (``governance/schemas/decision-envelope.v1.json``)."""
+
+    project = serializers.CharField(source="project.slug")
+    parent_id = serializers.UUIDField(allow_null=True)
+    actor = serializers.JSONField()
+    input = serializers.JSONField(allow_null=True)
+    output = serializers.JSONField(allow_null=True)
+    versions = serializers.JSONField()
+    verdicts = serializers.JSONField()
+    evidence = serializers.JSONField(allow_null=True)
+    cost = serializers.JSONField(allow_null=True)
+    attributes = serializers.JSONField()
+    risk = serializers.SerializerMethodField()
+    review_state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DecisionEnvelope
+        fields = [
+            "id",
+            "schema_version",
+            "project",
+            "seq",
+            "created_at",
+            "trace_id",
+            "span_id",
+            "parent_id",
+            "decision_type",
+            "actor",
+            "input",
+            "output",
+            "input_hash",
+            "output_hash",
+            "content_storage",
+            "content_note",
+            "content_purged_at",
+            "versions",
+            "verdicts",
+            "outcome",
+            "confidence",
+            "rationale",
+            "evidence",
+            "cost",
+            "latency_ms",
+            "needs_review",
+            "risk",
+            "review_state",
+            "attributes",
+            "content_hash",
+            "prev_hash",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["low", "medium", "high", "critical"], allow_null=True))
+    def get_risk(self, obj: DecisionEnvelope) -> str | None:
+        return obj.risk or None
+
+    @extend_schema_field(serializers.ChoiceField(choices=ReviewState.choices))
+    def get_review_state(self, obj: DecisionEnvelope) -> str:
+        item = getattr(obj, "review_item", None)
+        return item.state if item is not None else ReviewState.NONE
+
+
+class EnvelopeFilterSerializer(serializers.Serializer[Any]):
+    trace_id = serializers.RegexField(r"^[0-9a-f]{32}$", required=False)
+    decision_type = serializers.ChoiceField(choices=DecisionType.choices, required=False)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
+    review_state = serializers.ChoiceField(choices=ReviewState.choices, required=False)
+    created_after = serializers.DateTimeField(required=False, help_text="Inclusive, ISO 8601.")
+    created_before = serializers.DateTimeField(required=False, help_text="Exclusive, ISO 8601.")
+
+
+class SpanOutSerializer(serializers.ModelSerializer[Span]):
+    attributes = serializers.JSONField()
+    resource = serializers.JSONField()
+
+    class Meta:
+        model = Span
+        fields = [
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "name",
+            "kind",
+            "source",
+            "service_name",
+            "start_time",
+            "end_time",
+            "duration_ms",
+            "status",
+            "status_message",
+            "attributes",
+            "resource",
+        ]
+        read_only_fields = fields
+
+
+def span_node_data(node: SpanNode) -> dict[str, Any]:
+    data: dict[str, Any] = dict(SpanOutSerializer(node.span).data)
+    data["children"] = [span_node_data(child) for child in node.children]
+    return data
+
+
+class SpanNodeSerializer(SpanOutSerializer):
+    """A span with its child spans (recursively)."""
+
+    children = serializers.ListField(child=serializers.DictField(), help_text="Child spans, same shape.")
+
+    class Meta(SpanOutSerializer.Meta):
+        fields = [*SpanOutSerializer.Meta.fields, "children"]
+        read_only_fields = fields
+
+
+class TraceOutSerializer(serializers.Serializer[Trace]):
+    trace_id = serializers.CharField()
+    span_count = serializers.IntegerField()
+    spans = SpanNodeSerializer(many=True, help_text="Root spans; each carries its children.")
+    envelopes = EnvelopeOutSerializer(many=True)
+
+
+def trace_data(trace: Trace) -> dict[str, Any]:
+    return {
+        "trace_id": trace.trace_id,
+        "span_count": trace.span_count,
+        "spans": [span_node_data(root) for root in trace.roots],
+        "envelopes": EnvelopeOutSerializer(trace.envelopes, many=True).data,
+    }
+
+
+class ReviewInSerializer(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=ReviewAction.choices)
+    note = serializers.CharField(help_text="Why; required.")
+    assignee = serializers.CharField(required=False, help_text="Username of the operator to assign (action assign).")
+    corrected_output = serializers.JSONField(required=False, help_text="The corrected output (action override).")
+
+
+class ReviewOutSerializer(serializers.ModelSerializer[Review]):
+    envelope_id = serializers.UUIDField()
+    reviewer = serializers.CharField(source="reviewer_label")
+    assignee = serializers.SerializerMethodField()
+    correction_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "envelope_id", "action", "note", "reviewer", "assignee", "correction_id", "state_after"]
+        fields += ["created_at"]
+        read_only_fields = fields
+
+    def get_assignee(self, obj: Review) -> str | None:
+        return obj.assignee.get_username() if obj.assignee is not None else None

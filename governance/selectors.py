@@ -1,0 +1,106 @@
+"""Reads of provenance: envelopes, traces, review history. Always scoped to one project."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+
+from governance.errors import NotFoundError
+from governance.models import DecisionEnvelope, Project, Review, Span
+from governance.models.provenance import ReviewState
+
+
+def envelope_list(
+    *,
+    project: Project,
+    trace_id: str | None = None,
+    decision_type: str | None = None,
+    outcome: str | None = None,
+    review_state: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[DecisionEnvelope]:
+    """Envelopes of ``project``, newest first, filtered by whatever is given."""
+    qs = DecisionEnvelope.objects.filter(project=project).select_related("project", "review_item")
+    if trace_id:
+        qs = qs.filter(trace_id=trace_id)
+    if decision_type:
+        qs = qs.filter(decision_type=decision_type)
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    if review_state == ReviewState.NONE:
+        qs = qs.filter(review_item__isnull=True)
+    elif review_state:
+        qs = qs.filter(review_item__state=review_state)
+    if created_after:
+        qs = qs.filter(created_at__gte=created_after)
+    if created_before:
+        qs = qs.filter(created_at__lt=created_before)
+    return qs.order_by("-seq")
+
+
+def envelope_get(*, project: Project, envelope_id: uuid.UUID | str) -> DecisionEnvelope:
+    """One envelope of ``project``; ``NotFoundError`` for another project's (no existence leak)."""
+    try:
+        envelope: DecisionEnvelope = DecisionEnvelope.objects.select_related("project", "review_item").get(
+            project=project, pk=envelope_id
+        )
+    except (DecisionEnvelope.DoesNotExist, ValueError) as exc:
+        raise NotFoundError("No such envelope.") from exc
+    return envelope
+
+
+def review_list(*, envelope: DecisionEnvelope) -> list[Review]:
+    return list(envelope.reviews.select_related("reviewer", "assignee", "correction").order_by("created_at", "id"))
+
+
+@dataclass
+class SpanNode:
+    span: Span
+    children: list[SpanNode] = field(default_factory=list)
+
+
+@dataclass
+class Trace:
+    trace_id: str
+    roots: list[SpanNode]
+    span_count: int
+    envelopes: list[DecisionEnvelope]
+
+
+def span_tree(spans: list[Span]) -> list[SpanNode]:
+    """Spans as a forest: a span whose parent is not in the list is a root. Siblings by start time."""
+    nodes = {s.span_id: SpanNode(s) for s in sorted(spans, key=lambda s: (s.start_time, s.span_id))}
+    roots: list[SpanNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.span.parent_span_id) if node.span.parent_span_id else None
+        if parent is None or parent is node:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    return roots
+
+
+def trace_get(*, project: Project, trace_id: str) -> Trace:
+    """The whole lineage of a trace in ``project``: spans as a tree plus its envelopes."""
+    spans = list(Span.objects.filter(project=project, trace_id=trace_id))
+    envelopes = list(
+        DecisionEnvelope.objects.filter(project=project, trace_id=trace_id)
+        .select_related("project", "review_item")
+        .order_by("seq")
+    )
+    if not spans and not envelopes:
+        raise NotFoundError("No such trace in this project.")
+    return Trace(trace_id=trace_id, roots=span_tree(spans), span_count=len(spans), envelopes=envelopes)
+
+
+def reviewer_get(*, username: str) -> User:
+    """An active staff user to assign a review to; ``NotFoundError`` otherwise."""
+    user = User.objects.filter(username=username, is_active=True, is_staff=True).first()
+    if user is None:
+        raise NotFoundError(f"No active staff user {username!r}.", code="unknown_assignee")
+    return user

@@ -1,0 +1,107 @@
+"""Operator reviews of flagged decisions: appended, never edited.
+
+An envelope's review state is derived from its ``Review`` rows: the ``state_after`` of the
+latest one, or ``pending`` while there is none. ``ReviewItem.state`` is that derivation kept
+up to date in the same transaction, so the queue can filter on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from governance.errors import ArbiterError, ConflictError, NotFoundError
+from governance.models import ApiKey, DecisionEnvelope, Review, ReviewItem
+from governance.models.provenance import DecisionType, Outcome, ReviewAction, ReviewState
+from governance.services.envelopes import envelope_append
+
+_STATE_AFTER = {
+    ReviewAction.APPROVE: ReviewState.APPROVED,
+    ReviewAction.REJECT: ReviewState.REJECTED,
+    ReviewAction.OVERRIDE: ReviewState.OVERRIDDEN,
+    ReviewAction.ESCALATE: ReviewState.ESCALATED,
+    ReviewAction.ASSIGN: ReviewState.ASSIGNED,
+}
+
+
+def review_state_derive(reviews: list[Review]) -> str:
+    """The review state that a list of an envelope's reviews (oldest first) amounts to."""
+    return reviews[-1].state_after if reviews else ReviewState.PENDING
+
+
+@transaction.atomic
+def review_append(
+    *,
+    envelope: DecisionEnvelope,
+    action: str,
+    note: str,
+    reviewer: User | None = None,
+    api_key: ApiKey | None = None,
+    assignee: User | None = None,
+    corrected_output: Any = None,
+) -> Review:
+    """Record one review action on an envelope in the review queue.
+
+    ``override`` needs ``corrected_output`` and appends a correction envelope (type
+    ``review_override``, parent = the original) carrying it; ``assign`` needs ``assignee``.
+    A decided item (approved, rejected, overridden) takes no more actions. Raises
+    ``ArbiterError``: ``note_required``, ``invalid_review`` (400), ``not_in_review`` (404),
+    ``review_closed`` (409).
+    """
+    if action not in ReviewAction.values:
+        raise ArbiterError("invalid_review", f"action must be one of {', '.join(ReviewAction.values)}.")
+    note = (note or "").strip()
+    if not note:
+        raise ArbiterError("note_required", "A review needs a note saying why.")
+    if reviewer is None and api_key is None:
+        raise ArbiterError("invalid_review", "A review needs a reviewer (a user or an API key).")
+    if action == ReviewAction.ASSIGN and assignee is None:
+        raise ArbiterError("invalid_review", "Assigning needs an assignee.")
+    if action == ReviewAction.OVERRIDE and corrected_output is None:
+        raise ArbiterError("invalid_review", "Overriding needs the corrected output.")
+    # The item row is the lock: two operators acting at once are applied one after the other.
+    item = ReviewItem.objects.select_for_update().filter(envelope=envelope).first()
+    if item is None:
+        raise NotFoundError("This envelope is not in the review queue.", code="not_in_review")
+    if not item.is_open:
+        raise ConflictError("review_closed", f"This review is already decided ({item.state}).")
+    label = reviewer.get_username() if reviewer is not None else f"api-key:{api_key.prefix}"  # type: ignore[union-attr]
+    correction = None
+    if action == ReviewAction.OVERRIDE:
+        correction = envelope_append(
+            project=envelope.project,
+            decision_type=DecisionType.REVIEW_OVERRIDE,
+            outcome=Outcome.ALLOWED,
+            trace_id=envelope.trace_id,
+            span_id=envelope.span_id,
+            parent=envelope,
+            actor={"user": label} if reviewer is not None else {"api_key_id": api_key.pk},  # type: ignore[union-attr]
+            output=corrected_output,
+            versions=envelope.versions,
+            rationale=note,
+            attributes={"corrects": str(envelope.id)},
+        )
+    state_after = _STATE_AFTER[ReviewAction(action)]
+    now = timezone.now()
+    review = Review.objects.create(
+        envelope=envelope,
+        item=item,
+        action=action,
+        note=note,
+        reviewer=reviewer,
+        reviewer_api_key=api_key,
+        reviewer_label=label,
+        assignee=assignee,
+        correction=correction,
+        state_after=state_after,
+        created_at=now,
+    )
+    item.state = state_after
+    if assignee is not None:
+        item.assignee = assignee  # type: ignore[assignment]
+    item.updated_at = now
+    item.save(update_fields=["state", "assignee", "updated_at"])
+    return review
