@@ -1,0 +1,86 @@
+"""The guard engine: plain Python, no Django.
+
+The Django layer builds a `PolicySpec` from the policy and its rules, gets the compiled form
+with `compile_policy` (cached by policy id and version), and calls `check`::
+
+    compiled = compile_policy(spec)
+    result = check(compiled, text=text, stage="input", backends=backends, context=context)
+    result.decision, result.text, result.hits, result.errors
+
+`validate_rule`/`RULE_CONFIG_SCHEMAS` serve the admin form and the API, `preview_rule` the
+admin's "what would this rule have matched" view, and `DEFAULT_POLICY_RULES` seeds the
+``default`` policy.
+"""
+
+from guardrails.engine.backends import Backends, ClassifierBackend, GuardTimeout, LlmJudge
+from guardrails.engine.compiler import (
+    CompiledPolicy,
+    cache_info,
+    cached_policy,
+    clear_cache,
+    compile_policy,
+)
+from guardrails.engine.defaults import DEFAULT_POLICY_RULES, DEFAULT_POLICY_SLUG
+from guardrails.engine.engine import ABSOLUTE_MAX_CHARS, InvalidVerdict, TextTooLarge, check, parse_verdict
+from guardrails.engine.normalize import NormalizedText, normalize
+from guardrails.engine.types import (
+    Action,
+    CheckResult,
+    Decision,
+    FailMode,
+    GuardErrorRecord,
+    Hit,
+    PolicySpec,
+    Redaction,
+    RuleKind,
+    RuleSpec,
+    Severity,
+    Stage,
+    Tier,
+)
+from guardrails.engine.validation import (
+    RULE_CONFIG_SCHEMAS,
+    PreviewMatch,
+    preview_rule,
+    rule_config_schema,
+    validate_rule,
+)
+
+__all__ = [
+    "ABSOLUTE_MAX_CHARS",
+    "DEFAULT_POLICY_RULES",
+    "DEFAULT_POLICY_SLUG",
+    "RULE_CONFIG_SCHEMAS",
+    "Action",
+    "Backends",
+    "CheckResult",
+    "ClassifierBackend",
+    "CompiledPolicy",
+    "Decision",
+    "FailMode",
+    "GuardErrorRecord",
+    "GuardTimeout",
+    "Hit",
+    "InvalidVerdict",
+    "LlmJudge",
+    "NormalizedText",
+    "PolicySpec",
+    "PreviewMatch",
+    "Redaction",
+    "RuleKind",
+    "RuleSpec",
+    "Severity",
+    "Stage",
+    "TextTooLarge",
+    "Tier",
+    "cache_info",
+    "cached_policy",
+    "check",
+    "clear_cache",
+    "compile_policy",
+    "normalize",
+    "parse_verdict",
+    "preview_rule",
+    "rule_config_schema",
+    "validate_rule",
+]
