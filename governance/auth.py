@@ -85,6 +85,25 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="arbiter"'
 
 
+class XApiKeyAuthentication(ApiKeyAuthentication):
+    """The same keys in an ``x-api-key`` header, for clients that send keys that way (e.g. LiteLLM)."""
+
+    def authenticate(self, request: Request) -> tuple[ApiPrincipal, ApiKey] | None:
+        token = request.headers.get("x-api-key", "").strip()
+        if not token:
+            return None
+        api_key = self.authenticate_token(token)
+        return ApiPrincipal(api_key), api_key
+
+
+class XApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "governance.auth.XApiKeyAuthentication"
+    name = "XApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "x-api-key"}
+
+
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "governance.auth.ApiKeyAuthentication"
     name = "ApiKey"

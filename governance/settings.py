@@ -130,7 +130,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the dev server and in-process tasks write side by side.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;",
+            # IMMEDIATE takes the write lock when a transaction starts, so two writers queue on the
+            # busy timeout instead of deadlocking on a read-to-write upgrade ("database is locked").
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -232,6 +238,8 @@ configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 ARBITER_REQUIRE_SERVICES = env.bool("ARBITER_REQUIRE_SERVICES", default=False)
 ARBITER_ALERT_DEDUPE_SECONDS = env.int("ARBITER_ALERT_DEDUPE_SECONDS", default=3600)
 ARBITER_METRICS_TOKEN = _secret("ARBITER_METRICS_TOKEN")
+ARBITER_GUARD_ERROR_RATE_ALERT = env.float("ARBITER_GUARD_ERROR_RATE_ALERT", default=0.2)
+ARBITER_GUARD_ERROR_RATE_MIN_CHECKS = env.int("ARBITER_GUARD_ERROR_RATE_MIN_CHECKS", default=20)
 
 # --- Provenance -------------------------------------------------------------------------------------
 # One span row per authenticated API request (see bench/provenance.py for what it costs).

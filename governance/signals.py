@@ -6,7 +6,7 @@ The core never imports an app above it (see DESIGN.md); apps connect their recei
 
 from django.dispatch import Signal
 
-#: ``project=<Project>``, sent on commit after a project is created.
+#: ``project=<Project>``, sent inside the transaction that creates a project.
 project_created = Signal()
 
 #: ``alert=<Alert>, created=<bool>``, sent after an alert is raised or repeated.

@@ -10,11 +10,12 @@ from governance.signals import project_created
 
 @transaction.atomic
 def project_create(*, slug: str, name: str, **settings: object) -> Project:
-    """Create a project; apps that give new projects defaults (e.g. a guard policy) hear of it on commit."""
+    """Create a project. Apps that give new projects defaults (e.g. a guard policy) add them in the
+    same transaction, so a project never exists without its day-one protection."""
     project = Project(slug=slug, name=name, **settings)
     project.full_clean()
     project.save()
-    transaction.on_commit(lambda: project_created.send(sender=Project, project=project))
+    project_created.send(sender=Project, project=project)
     return project
 
 

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from guardrails.engine import ABSOLUTE_MAX_CHARS
+
+STAGES = ["input", "output"]
+
+
+class GuardCheckIn(serializers.Serializer[Any]):
+    policy = serializers.SlugField(default="default", help_text="Slug of a guard policy in the key's project.")
+    stage = serializers.ChoiceField(choices=STAGES)
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=ABSOLUTE_MAX_CHARS)
+    context = serializers.DictField(  # type: ignore[assignment]  # a field, popped by DRF's metaclass
+        required=False,
+        default=dict,
+        help_text=(
+            "Optional: feature, customer, end_user (opaque id), system_prompt and canary_tokens "
+            "(for prompt-leak rules on outputs)."
+        ),
+    )
+
+
+class GuardBatchIn(serializers.Serializer[Any]):
+    policy = serializers.SlugField(default="default")
+    stage = serializers.ChoiceField(choices=STAGES)
+    texts = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=ABSOLUTE_MAX_CHARS),
+        min_length=1,
+        max_length=100,
+    )
+    context = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
+
+
+class HitOut(serializers.Serializer[Any]):
+    rule_id = serializers.JSONField()
+    rule_name = serializers.CharField()
+    kind = serializers.CharField()
+    tier = serializers.ChoiceField(choices=["rules", "classifier", "llm_guard"])
+    action = serializers.CharField()
+    severity = serializers.CharField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    entity = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+    detail = serializers.CharField()
+
+
+class GuardErrorOut(serializers.Serializer[Any]):
+    rule_id = serializers.JSONField()
+    rule_name = serializers.CharField()
+    tier = serializers.ChoiceField(choices=["rules", "classifier", "llm_guard"])
+    error_code = serializers.CharField()
+    message = serializers.CharField()
+    fail_mode_applied = serializers.CharField()
+
+
+class GuardCheckOut(serializers.Serializer[Any]):
+    decision = serializers.ChoiceField(choices=["allow", "block", "redact", "flag"])
+    text = serializers.CharField(help_text="The redacted text when redaction applied, else the original.")
+    hits = HitOut(many=True)
+    errors = GuardErrorOut(  # type: ignore[assignment]  # a field, popped by DRF's metaclass
+        many=True, help_text="Guard errors, with the fail mode applied (never silent)."
+    )
+    policy = serializers.CharField()
+    policy_version = serializers.IntegerField()
+    latency_ms = serializers.DictField(
+        child=serializers.FloatField(), help_text="Per tier: rules, classifier, llm_guard."
+    )
+    envelope_id = serializers.CharField()
+    trace_id = serializers.CharField()
+
+
+class GuardBatchOut(serializers.Serializer[Any]):
+    results = GuardCheckOut(many=True)
+
+
+class LiteLlmGuardrailIn(serializers.Serializer[Any]):
+    """LiteLLM's Generic Guardrail API request (POST {api_base}/beta/litellm_basic_guardrail_api)."""
+
+    texts = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=ABSOLUTE_MAX_CHARS),
+        max_length=200,
+    )
+    input_type = serializers.ChoiceField(choices=["request", "response"])
+    images = serializers.ListField(child=serializers.CharField(), required=False)
+    tools = serializers.ListField(child=serializers.DictField(), required=False)
+    request_data = serializers.DictField(required=False, default=dict)
+    litellm_call_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    litellm_trace_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    additional_provider_specific_params = serializers.DictField(
+        required=False, default=dict, help_text='{"policy": "<slug>"} picks the policy (default: "default").'
+    )
+
+
+class LiteLlmGuardrailOut(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=["BLOCKED", "NONE", "GUARDRAIL_INTERVENED"])
+    blocked_reason = serializers.CharField(required=False)
+    texts = serializers.ListField(child=serializers.CharField(), required=False)
