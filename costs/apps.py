@@ -1,7 +1,27 @@
+from datetime import timedelta
+
 from django.apps import AppConfig
+from django.conf import settings
+
+BEAT_SCHEDULE = {
+    "costs.rollup_daily": {"task": "costs.rollup_daily", "schedule": timedelta(hours=1)},
+    "costs.release_expired_holds": {"task": "costs.release_expired_holds", "schedule": timedelta(minutes=1)},
+    "costs.reconcile_budgets": {"task": "costs.reconcile_budgets", "schedule": timedelta(minutes=15)},
+}
 
 
 class CostsConfig(AppConfig):
     name = "costs"
     verbose_name = "Costs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from costs.receivers import model_call_finished
+        from costs.services.demo import demo_seed_costs
+        from governance.demo import register_demo_seeder
+        from governance.llm import on_model_call
+
+        on_model_call(model_call_finished)
+        register_demo_seeder("costs", demo_seed_costs)
+        for name, entry in BEAT_SCHEDULE.items():
+            settings.CELERY_BEAT_SCHEDULE.setdefault(name, entry)

@@ -1,0 +1,248 @@
+"""Writing the usage ledger (from the LLM client's events and from the ingest API) and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import structlog
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from costs.choices import CostSource, UsageSource, UsageStatus
+from costs.models import Outcome, RollupDay, UsageRecord
+from costs.pricing import cost_nanos, usd_to_nanos
+from costs.services.prices import PriceBook
+from governance.llm import Usage, UsageEvent
+from governance.models import ApiKey, Project
+
+log = structlog.get_logger(__name__)
+
+
+def _local_day(at: datetime, tz: ZoneInfo) -> date:
+    return at.astimezone(tz).date()
+
+
+def _invalidate_rolled_days(*, project: Project, occurred: Sequence[datetime]) -> None:
+    """A row landing on an already rolled-up day makes that day read raw again until re-rolled."""
+    tz = ZoneInfo(project.time_zone)
+    today = _local_day(timezone.now(), tz)
+    past_days = {d for d in (_local_day(at, tz) for at in occurred) if d < today}
+    if past_days:
+        RollupDay.objects.filter(project=project, day__in=past_days).delete()
+
+
+def _priced(
+    book: PriceBook, *, provider: str, provider_kind: str, model: str, usage: Usage, at: datetime
+) -> tuple[int | None, str, int | None]:
+    price = book.find(provider=provider, provider_kind=provider_kind, model=model, at=at)
+    if price is None:
+        return None, CostSource.UNKNOWN, None
+    return cost_nanos(usage, price.terms()), CostSource.PRICED, price.pk
+
+
+def usage_record_from_event(event: UsageEvent) -> UsageRecord:
+    """Append the ledger row for one attempt of an LLM-client call, priced at the price in force then.
+
+    Called by the ``on_model_call`` hook in the caller's thread (and transaction). A model
+    without a price is recorded with an unknown cost (NULL), never zero.
+    """
+    ctx = event.context
+    project = Project.objects.filter(pk=ctx.project_id).first() if ctx.project_id else None
+    book = PriceBook.load(project_id=project.pk if project else None)
+    # The provider reports a dated snapshot (response_model) but prices are listed by the requested name.
+    cost, cost_source, price_id = _priced(
+        book,
+        provider=event.provider,
+        provider_kind=event.provider_kind,
+        model=event.model,
+        usage=event.usage,
+        at=event.occurred_at,
+    )
+    record = UsageRecord(
+        project=project,
+        api_key_id=ctx.api_key_id if ctx.api_key_id and project else None,
+        source=UsageSource.CLIENT,
+        occurred_at=event.occurred_at,
+        feature=ctx.feature[:100],
+        customer=ctx.customer[:200],
+        pipeline=str(getattr(ctx, "pipeline", ""))[:100],
+        trace_id=ctx.trace_id[:64],
+        run_id=ctx.run_id[:64],
+        step=ctx.step[:100],
+        provider=event.provider[:64],
+        provider_kind=event.provider_kind,
+        model=event.model[:200],
+        uncached_input_tokens=event.usage.uncached_input_tokens,
+        cache_read_tokens=event.usage.cache_read_tokens,
+        cache_write_tokens=event.usage.cache_write_tokens,
+        output_tokens=event.usage.output_tokens,
+        cost_nanos=cost,
+        cost_source=cost_source,
+        price_id=price_id,
+        latency_ms=max(0, round(event.latency_ms)),
+        status=event.status,
+        error_code=(event.error_code or "")[:64],
+        attempt=max(1, event.attempt),
+        request_hash=event.request_hash,
+        simulated=event.simulated,
+    )
+    record.save()
+    if project is not None:
+        _invalidate_rolled_days(project=project, occurred=[event.occurred_at])
+    return record
+
+
+@dataclass(frozen=True)
+class UsageInput:
+    """One record of ``POST /api/v1/usage``, already validated, tokens already normalised."""
+
+    client_id: str
+    provider: str
+    model: str
+    usage: Usage
+    occurred_at: datetime
+    status: str = UsageStatus.OK
+    attempt: int = 1
+    cost_usd: Decimal | None = None
+    feature: str = ""
+    customer: str = ""
+    pipeline: str = ""
+    trace_id: str = ""
+    run_id: str = ""
+    step: str = ""
+    latency_ms: int | None = None
+    request_hash: str = ""
+
+
+@dataclass
+class IngestResult:
+    created: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    costs: dict[str, int | None] = field(default_factory=dict)
+
+
+@transaction.atomic
+def usage_ingest(*, project: Project, api_key: ApiKey | None, records: Sequence[UsageInput]) -> IngestResult:
+    """Append usage reported by a service, idempotent by ``client_id`` within the project.
+
+    A ``client_id`` already in the ledger (or repeated in the batch) is reported as a duplicate
+    and changes nothing. Without ``cost_usd`` a record is priced from ``ModelPrice``; with no
+    price its cost is unknown. Concurrent posts of one ``client_id`` converge on one row through
+    the unique constraint.
+    """
+    result = IngestResult()
+    ids = [r.client_id for r in records]
+    existing = set(UsageRecord.objects.filter(project=project, client_id__in=ids).values_list("client_id", flat=True))
+    book = PriceBook.load(project_id=project.pk)
+    rows: list[UsageRecord] = []
+    seen: set[str] = set()
+    for r in records:
+        if r.client_id in existing or r.client_id in seen:
+            result.duplicates.append(r.client_id)
+            continue
+        seen.add(r.client_id)
+        if r.cost_usd is not None:
+            cost: int | None = usd_to_nanos(r.cost_usd)
+            cost_source, price_id = str(CostSource.REPORTED), None
+        else:
+            cost, cost_source, price_id = _priced(
+                book, provider=r.provider, provider_kind=r.provider, model=r.model, usage=r.usage, at=r.occurred_at
+            )
+        result.costs[r.client_id] = cost
+        rows.append(
+            UsageRecord(
+                project=project,
+                api_key=api_key,
+                source=UsageSource.INGEST,
+                client_id=r.client_id,
+                occurred_at=r.occurred_at,
+                feature=r.feature,
+                customer=r.customer,
+                pipeline=r.pipeline,
+                trace_id=r.trace_id,
+                run_id=r.run_id,
+                step=r.step,
+                provider=r.provider,
+                provider_kind=r.provider if r.provider in {"openai", "anthropic", "offline"} else "",
+                model=r.model,
+                uncached_input_tokens=r.usage.uncached_input_tokens,
+                cache_read_tokens=r.usage.cache_read_tokens,
+                cache_write_tokens=r.usage.cache_write_tokens,
+                output_tokens=r.usage.output_tokens,
+                cost_nanos=cost,
+                cost_source=cost_source,
+                price_id=price_id,
+                latency_ms=r.latency_ms,
+                status=r.status,
+                attempt=r.attempt,
+                request_hash=r.request_hash,
+            )
+        )
+        result.created.append(r.client_id)
+    # ignore_conflicts: a concurrent post of the same client_id committed first; ours is the duplicate.
+    UsageRecord.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    _invalidate_rolled_days(project=project, occurred=[r.occurred_at for r in rows])
+    log.info("usage.ingested", project=project.slug, created=len(result.created), duplicates=len(result.duplicates))
+    return result
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    client_id: str
+    kind: str
+    success: bool
+    occurred_at: datetime
+    trace_id: str = ""
+    run_id: str = ""
+    value_usd: Decimal = Decimal(0)
+    customer: str = ""
+    feature: str = ""
+
+
+@transaction.atomic
+def outcome_ingest(*, project: Project, api_key: ApiKey | None, outcomes: Sequence[OutcomeInput]) -> IngestResult:
+    """Record business outcomes, idempotent by ``client_id`` within the project (as ``usage_ingest``)."""
+    result = IngestResult()
+    ids = [o.client_id for o in outcomes]
+    existing = set(Outcome.objects.filter(project=project, client_id__in=ids).values_list("client_id", flat=True))
+    rows: list[Outcome] = []
+    for o in outcomes:
+        if o.client_id in existing:
+            result.duplicates.append(o.client_id)
+            continue
+        existing.add(o.client_id)
+        rows.append(
+            Outcome(
+                project=project,
+                api_key=api_key,
+                client_id=o.client_id,
+                trace_id=o.trace_id,
+                run_id=o.run_id,
+                kind=o.kind,
+                success=o.success,
+                value_nanos=usd_to_nanos(o.value_usd),
+                customer=o.customer,
+                feature=o.feature,
+                occurred_at=o.occurred_at,
+            )
+        )
+        result.created.append(o.client_id)
+    Outcome.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    # An outcome changes the "no successful outcome" cost of the days its usage fell on:
+    # re-roll the outcome's day and the days of usage on its trace/run.
+    touched = [o.occurred_at for o in rows]
+    traces = [o.trace_id for o in rows if o.trace_id]
+    runs = [o.run_id for o in rows if o.run_id]
+    if traces or runs:
+        touched += list(
+            UsageRecord.objects.filter(project=project)
+            .filter(Q(trace_id__in=traces) | Q(run_id__in=runs))
+            .values_list("occurred_at", flat=True)[:10_000]
+        )
+    _invalidate_rolled_days(project=project, occurred=touched)
+    return result
