@@ -1,3 +1,3 @@
 """The core's admin pages, one module per area."""
 
-from governance.admin import core  # noqa: F401
+from governance.admin import core, provenance  # noqa: F401
