@@ -20,6 +20,7 @@ from governance.models import Alert, ApiKey, ModelEndpoint, Project, Provider
 from governance.services.alerts import alert_acknowledge
 from governance.services.api_keys import api_key_create, api_key_revoke
 from governance.services.models_gateway import breaker_list, breaker_reset
+from governance.services.projects import project_create
 
 
 @admin.register(Project)
@@ -32,6 +33,20 @@ class ProjectAdmin(admin.ModelAdmin[Project]):
     def get_readonly_fields(self, request: HttpRequest, obj: Project | None = None) -> list[str]:
         # The slug is what API clients and other services refer to: fixed once created.
         return [*self.readonly_fields, "slug"] if obj else list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: Project, form: Any, change: bool) -> None:
+        if change:
+            obj.save()
+            return
+        # Through the service, so the other apps give the new project its defaults (e.g. a guard policy).
+        created = project_create(
+            slug=obj.slug,
+            name=obj.name,
+            content_storage=obj.content_storage,
+            retention_days=obj.retention_days,
+            time_zone=obj.time_zone,
+        )
+        obj.pk = created.pk
 
 
 @admin.register(ApiKey)

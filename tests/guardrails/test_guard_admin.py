@@ -112,3 +112,16 @@ def test_rule_history_records_who_changed_what(admin_client, admin_user, policy)
     assert latest.config == {"max_chars": 1000}
     page = admin_client.get(reverse("admin:guardrails_guardrule_history", args=[rule.pk]))
     assert page.status_code == 200
+
+
+def test_a_project_created_in_the_admin_gets_the_default_guard_policy(admin_client):
+    from governance.models import Project
+
+    response = admin_client.post(
+        reverse("admin:governance_project_add"),
+        {"slug": "newco", "name": "New Co", "content_storage": "hashed", "time_zone": "Europe/Paris"},
+    )
+    assert response.status_code == 302
+    project = Project.objects.get(slug="newco")
+    assert project.time_zone == "Europe/Paris"
+    assert project.guard_policies.filter(slug="default", version=1).exists()
