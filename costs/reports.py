@@ -178,25 +178,26 @@ def _sum(expr: Any, condition: Q | None = None) -> Coalesce:
 
 
 def usage_aggregates(rows: QuerySet[UsageRecord]) -> dict[str, Any]:
-    """The ``USAGE_METRICS`` of annotated rows, as aggregate expressions."""
+    """The ``USAGE_METRICS`` of annotated rows, as aggregate expressions named ``s_<metric>``
+    (a name may not shadow the model's own field)."""
     return {
-        "calls": Count("pk"),
-        "unpriced_calls": Count("pk", filter=Q(cost_nanos__isnull=True)),
-        "input_tokens": _sum(F("uncached_input_tokens") + F("cache_read_tokens") + F("cache_write_tokens")),
-        "output_tokens": _sum("output_tokens"),
-        "cost_nanos": _sum("cost_nanos"),
-        "retry_nanos": _sum("cost_nanos", _RETRY),
-        "failed_nanos": _sum("cost_nanos", _FAILED),
-        "duplicate_nanos": _sum("cost_nanos", _DUPLICATE),
-        "no_outcome_nanos": _sum("cost_nanos", Q(has_outcome=False)),
+        "s_calls": Count("pk"),
+        "s_unpriced_calls": Count("pk", filter=Q(cost_nanos__isnull=True)),
+        "s_input_tokens": _sum(F("uncached_input_tokens") + F("cache_read_tokens") + F("cache_write_tokens")),
+        "s_output_tokens": _sum("output_tokens"),
+        "s_cost_nanos": _sum("cost_nanos"),
+        "s_retry_nanos": _sum("cost_nanos", _RETRY),
+        "s_failed_nanos": _sum("cost_nanos", _FAILED),
+        "s_duplicate_nanos": _sum("cost_nanos", _DUPLICATE),
+        "s_no_outcome_nanos": _sum("cost_nanos", Q(has_outcome=False)),
     }
 
 
 def recompute_aggregates() -> dict[str, Any]:
     return {
-        "retry_nanos": _sum("cost_nanos", _RETRY),
-        "failed_nanos": _sum("cost_nanos", _FAILED),
-        "duplicate_nanos": _sum("cost_nanos", _DUPLICATE),
+        "s_retry_nanos": _sum("cost_nanos", _RETRY),
+        "s_failed_nanos": _sum("cost_nanos", _FAILED),
+        "s_duplicate_nanos": _sum("cost_nanos", _DUPLICATE),
     }
 
 
@@ -205,9 +206,9 @@ RECOMPUTE_ROWS = _RETRY | _FAILED | _DUPLICATE
 
 def outcome_aggregates() -> dict[str, Any]:
     return {
-        "outcomes": Count("pk"),
-        "successes": Count("pk", filter=Q(success=True)),
-        "value_nanos": _sum("value_nanos", Q(success=True)),
+        "s_outcomes": Count("pk"),
+        "s_successes": Count("pk", filter=Q(success=True)),
+        "s_value_nanos": _sum("value_nanos", Q(success=True)),
     }
 
 
@@ -216,7 +217,7 @@ def _merge(into: Totals, rows: Iterable[dict[str, Any]], keys: list[str], metric
         key = tuple(row[k] for k in keys)
         bucket = into.setdefault(key, {})
         for m in metrics:
-            bucket[m] = bucket.get(m, 0) + int(row[m] or 0)
+            bucket[m] = bucket.get(m, 0) + int(row[f"s_{m}"] or 0)
 
 
 def usage_totals(window: ReportWindow, group_by: list[str]) -> Totals:
@@ -227,7 +228,7 @@ def usage_totals(window: ReportWindow, group_by: list[str]) -> Totals:
         daily = UsageDaily.objects.filter(window.tag_q(), project=window.project, day__in=rolled)
         _merge(
             totals,
-            daily.values(*group_by).annotate(**{m: Sum(m) for m in USAGE_METRICS}).order_by(),
+            daily.values(*group_by).annotate(**{f"s_{m}": Sum(m) for m in USAGE_METRICS}).order_by(),
             group_by,
             USAGE_METRICS,
         )
@@ -244,7 +245,7 @@ def recompute_totals(window: ReportWindow, group_by: list[str]) -> Totals:
         daily = RecomputeDaily.objects.filter(window.tag_q(), project=window.project, day__in=rolled)
         _merge(
             totals,
-            daily.values(*group_by).annotate(**{m: Sum(m) for m in RECOMPUTE_METRICS}).order_by(),
+            daily.values(*group_by).annotate(**{f"s_{m}": Sum(m) for m in RECOMPUTE_METRICS}).order_by(),
             group_by,
             RECOMPUTE_METRICS,
         )
@@ -266,7 +267,7 @@ def outcome_totals(window: ReportWindow, group_by: list[str]) -> Totals:
         daily = OutcomeDaily.objects.filter(tags, project=window.project, day__in=rolled)
         _merge(
             totals,
-            daily.values(*group_by).annotate(**{m: Sum(m) for m in OUTCOME_METRICS}).order_by(),
+            daily.values(*group_by).annotate(**{f"s_{m}": Sum(m) for m in OUTCOME_METRICS}).order_by(),
             group_by,
             OUTCOME_METRICS,
         )

@@ -48,7 +48,9 @@ def rollup_day(*, project: Project, day: date) -> int:
     usage_rows = list(raw.values(*USAGE_DIMS).annotate(**usage_aggregates(raw)).order_by())
     UsageDaily.objects.bulk_create(
         [
-            UsageDaily(project=project, day=day, **{d: r[d] for d in USAGE_DIMS}, **{m: r[m] for m in USAGE_METRICS})
+            UsageDaily(
+                project=project, day=day, **{d: r[d] for d in USAGE_DIMS}, **{m: r[f"s_{m}"] for m in USAGE_METRICS}
+            )
             for r in usage_rows
         ],
         batch_size=2000,
@@ -57,10 +59,13 @@ def rollup_day(*, project: Project, day: date) -> int:
     RecomputeDaily.objects.bulk_create(
         [
             RecomputeDaily(
-                project=project, day=day, **{d: r[d] for d in RECOMPUTE_DIMS}, **{m: r[m] for m in RECOMPUTE_METRICS}
+                project=project,
+                day=day,
+                **{d: r[d] for d in RECOMPUTE_DIMS},
+                **{m: r[f"s_{m}"] for m in RECOMPUTE_METRICS},
             )
             for r in recompute_rows
-            if any(r[m] for m in RECOMPUTE_METRICS)
+            if any(r[f"s_{m}"] for m in RECOMPUTE_METRICS)
         ],
         batch_size=2000,
     )
@@ -68,13 +73,13 @@ def rollup_day(*, project: Project, day: date) -> int:
     OutcomeDaily.objects.bulk_create(
         [
             OutcomeDaily(
-                project=project, day=day, **{d: r[d] for d in OUTCOME_DIMS}, **{m: r[m] for m in OUTCOME_METRICS}
+                project=project, day=day, **{d: r[d] for d in OUTCOME_DIMS}, **{m: r[f"s_{m}"] for m in OUTCOME_METRICS}
             )
             for r in outcomes.values(*OUTCOME_DIMS).annotate(**outcome_aggregates()).order_by()
         ],
         batch_size=2000,
     )
-    calls = int(sum(r["calls"] for r in usage_rows))
+    calls = int(sum(r["s_calls"] for r in usage_rows))
     RollupDay.objects.update_or_create(
         project=project, day=day, defaults={"computed_at": timezone.now(), "usage_rows": calls}
     )
