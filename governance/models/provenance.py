@@ -135,7 +135,8 @@ class AppendOnlyModel(models.Model):
 class DecisionEnvelopeQuerySet(AppendOnlyQuerySet):
     def purge_content(self, *, at: datetime) -> int:
         """Blank raw/redacted input and output (retention). Hashes, and so the chain, are untouched."""
-        return super().update(input=None, output=None, content_purged_at=at)
+        # The one sanctioned UPDATE: it bypasses AppendOnlyQuerySet.update on purpose.
+        return models.QuerySet.update(self, input=None, output=None, content_purged_at=at)
 
 
 class ChainHead(models.Model):
