@@ -3,16 +3,39 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from guardrails.engine import ABSOLUTE_MAX_CHARS
 
 STAGES = ["input", "output"]
 
 
+class GuardText(serializers.CharField):
+    """A text to check. Lone surrogates are refused by one UTF-8 encode (C speed) instead of DRF's
+    per-character validator, which costs ~0.1 ms per KB on the hot path."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("max_length", ABSOLUTE_MAX_CHARS)
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitSurrogateCharactersValidator)]
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise serializers.ValidationError(
+                "The text contains lone surrogate characters (not valid Unicode)."
+            ) from exc
+        return value
+
+
 class GuardCheckIn(serializers.Serializer[Any]):
     policy = serializers.SlugField(default="default", help_text="Slug of a guard policy in the key's project.")
     stage = serializers.ChoiceField(choices=STAGES)
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=ABSOLUTE_MAX_CHARS)
+    text = GuardText()
     context = serializers.DictField(  # type: ignore[assignment]  # a field, popped by DRF's metaclass
         required=False,
         default=dict,
@@ -27,7 +50,7 @@ class GuardBatchIn(serializers.Serializer[Any]):
     policy = serializers.SlugField(default="default")
     stage = serializers.ChoiceField(choices=STAGES)
     texts = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=ABSOLUTE_MAX_CHARS),
+        child=GuardText(),
         min_length=1,
         max_length=100,
     )
@@ -81,7 +104,7 @@ class LiteLlmGuardrailIn(serializers.Serializer[Any]):
     """LiteLLM's Generic Guardrail API request (POST {api_base}/beta/litellm_basic_guardrail_api)."""
 
     texts = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=ABSOLUTE_MAX_CHARS),
+        child=GuardText(),
         max_length=200,
     )
     input_type = serializers.ChoiceField(choices=["request", "response"])

@@ -341,3 +341,11 @@ def test_litellm_passes_clean_text_and_accepts_bearer(alice):
 def test_litellm_without_key_is_401(anon):
     response = anon.post(LITELLM, {"texts": ["hello"], "input_type": "request"}, format="json")
     assert response.status_code == 401
+
+
+def test_lone_surrogates_are_a_400_not_a_500(alice):
+    response = alice.client().post(
+        CHECK, data='{"stage": "input", "text": "bad \\ud800 text"}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "text" in response.json()["detail"]
