@@ -20,9 +20,9 @@ class GuardrailsConfig(AppConfig):
 
 
 def _seed_demo(project: Any) -> None:
-    from guardrails.services import policy_default_ensure
+    from guardrails.services import demo_seed
 
-    policy_default_ensure(project=project)
+    demo_seed(project=project)
 
 
 def _give_new_project_the_default_policy(sender: Any, project: Any, **kwargs: Any) -> None:
