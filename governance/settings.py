@@ -244,5 +244,8 @@ ARBITER_GUARD_ERROR_RATE_MIN_CHECKS = env.int("ARBITER_GUARD_ERROR_RATE_MIN_CHEC
 # --- Provenance -------------------------------------------------------------------------------------
 # One span row per authenticated API request (see bench/provenance.py for what it costs).
 ARBITER_REQUEST_SPANS = env.bool("ARBITER_REQUEST_SPANS", default=True)
+# >0: request spans go to a per-process background writer that inserts in batches this often (ms),
+# so the request never waits for the database; 0: one INSERT in the request (dev and tests).
+ARBITER_SPAN_BUFFER_MS = env.int("ARBITER_SPAN_BUFFER_MS", default=200 if PRODUCTION else 0)
 # Export Arbiter's own spans to an OTLP/HTTP collector (e.g. http://collector:4318); off when empty.
 OTEL_EXPORTER_OTLP_ENDPOINT: str | None = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="") or None

@@ -7,13 +7,20 @@ Attributes that carry prompt or completion text are stored per the project's
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import os
+import queue
 import secrets
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -64,6 +71,66 @@ def apply_content_policy(project: Project | None, attributes: Mapping[str, Any])
     return result
 
 
+class SpanBuffer:
+    """A per-process background writer for request spans: batches of ``bulk_create``.
+
+    The thread starts on first use in each process (so it survives gunicorn's fork) and
+    flushes every ``ARBITER_SPAN_BUFFER_MS`` or every ``max_batch`` spans; ``flush()`` drains
+    it synchronously (tests, shutdown; registered with ``atexit``).
+    """
+
+    def __init__(self, max_batch: int = 500) -> None:
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Span] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+
+    def put(self, span: Span) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        self._queue.put(span)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._queue = queue.SimpleQueue()  # a queue inherited through fork belongs to the parent
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="arbiter-span-writer", daemon=True).start()
+            atexit.register(self.flush)
+
+    def _drain(self, first: Span | None = None) -> list[Span]:
+        batch = [first] if first is not None else []
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _write(self, batch: list[Span]) -> None:
+        if not batch:
+            return
+        try:
+            Span.objects.bulk_create(batch, ignore_conflicts=True)
+        except Exception:
+            log.exception("span_buffer.write_failed", spans=len(batch))
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            time.sleep(settings.ARBITER_SPAN_BUFFER_MS / 1000)
+            self._write(self._drain(first))
+            close_old_connections()
+
+    def flush(self) -> None:
+        while batch := self._drain():
+            self._write(batch)
+
+
+span_buffer = SpanBuffer()
+
+
 def span_record(
     *,
     project: Project | None,
@@ -80,8 +147,14 @@ def span_record(
     attributes: Mapping[str, Any] | None = None,
     resource: Mapping[str, Any] | None = None,
     service_name: str = "arbiter",
+    buffered: bool = False,
 ) -> Span:
-    """Record one span (one INSERT). ``trace_id`` defaults to the current trace, ``span_id`` to a new id."""
+    """Record one span (one INSERT). ``trace_id`` defaults to the current trace, ``span_id`` to a new id.
+
+    ``buffered=True`` (request spans), when ``ARBITER_SPAN_BUFFER_MS`` > 0, hands the row to this
+    process's background writer, which inserts in batches: the request does not wait for the
+    database, and a crashed process loses at most that interval of request spans.
+    """
     ctx = tracing.current()
     span = Span(
         project=project,
@@ -100,7 +173,10 @@ def span_record(
         attributes=apply_content_policy(project, attributes or {}),
         resource=dict(resource or {}),
     )
-    span.save()
+    if buffered and settings.ARBITER_SPAN_BUFFER_MS > 0:
+        span_buffer.put(span)
+    else:
+        span.save()
     if otel_export.enabled():
         otel_export.export([span])
     return span
@@ -134,6 +210,7 @@ def span_record_request(request: HttpRequest, response: HttpResponse, ctx: traci
         parent_span_id=ctx.parent_span_id or "",
         kind=SpanKind.SERVER,
         source=SpanSource.REQUEST,
+        buffered=True,
         status=SpanStatus.ERROR if response.status_code >= 500 else SpanStatus.UNSET,
         attributes={
             "http.request.method": request.method,

@@ -139,3 +139,20 @@ def test_own_spans_are_exported_when_an_endpoint_is_set(alice, monkeypatch):
 def test_export_is_off_by_default():
     assert settings.OTEL_EXPORTER_OTLP_ENDPOINT is None
     assert not otel_export.enabled()
+
+
+def test_buffered_request_spans_are_written_in_batches(alice, settings, monkeypatch):
+    import os
+
+    from governance.services.spans import span_buffer
+
+    settings.ARBITER_SPAN_BUFFER_MS = 200
+    # Drive the buffer by hand: no background thread (it would use its own connection,
+    # which cannot see this test's uncommitted rows).
+    monkeypatch.setattr(span_buffer, "_pid", os.getpid())
+    client = alice.client()
+    for _ in range(3):
+        assert client.get("/api/v1/whoami").status_code == 200
+    assert not Span.objects.exists()  # nothing written on the request path
+    span_buffer.flush()
+    assert Span.objects.filter(source="request").count() == 3
