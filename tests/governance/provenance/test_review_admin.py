@@ -63,6 +63,10 @@ def test_the_migration_creates_the_three_groups():
     codenames = set(auditors.permissions.values_list("codename", flat=True))
     assert codenames
     assert all(c.startswith("view_") for c in codenames)
+    editors = Group.objects.get(name="policy editors").permissions.select_related("content_type")
+    assert not editors.filter(codename__startswith="delete_").exists()
+    assert not editors.filter(content_type__app_label="governance").exclude(codename__startswith="view_").exists()
+    assert editors.filter(content_type__app_label="governance", codename="view_decisionenvelope").exists()
     # Auditors can read every model the admin shows.
     for model in admin.site._registry:
         assert f"view_{model._meta.model_name}" in codenames, model
@@ -209,3 +213,21 @@ def test_review_api_assign_needs_a_known_staff_user(alice, flagged):
     response = alice.client().post(url, {**body, "assignee": "olivia"}, format="json")
     assert response.status_code == 201
     assert response.json()["assignee"] == "olivia"
+
+
+def test_the_data_migration_creates_the_groups_from_scratch():
+    from importlib import import_module
+
+    from django.apps import apps as django_apps
+
+    migration = import_module("governance.migrations.0003_create_operator_groups")
+    Group.objects.filter(name__in=migration.ROLE_NAMES).delete()
+    migration.create_groups(django_apps, None)
+    migration.create_groups(django_apps, None)  # idempotent
+    assert sorted(Group.objects.filter(name__in=migration.ROLE_NAMES).values_list("name", flat=True)) == [
+        "auditors",
+        "operators",
+        "policy editors",
+    ]
+    migration.remove_groups(django_apps, None)
+    assert not Group.objects.filter(name__in=migration.ROLE_NAMES).exists()
