@@ -103,6 +103,7 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
         "ARBITER_API_RATE": "100000000/min",
+        "ARBITER_SPAN_BUFFER_MS": os.environ.get("ARBITER_SPAN_BUFFER_MS", "200"),  # the production default
         "DJANGO_SETTINGS_MODULE": "governance.settings",
     }
     env.pop("CELERY_BROKER_URL", None)
