@@ -349,3 +349,62 @@ def test_lone_surrogates_are_a_400_not_a_500(alice):
     )
     assert response.status_code == 400
     assert "text" in response.json()["detail"]
+
+
+# --- the remaining tier-1 kinds, over the API ---------------------------------------------------------
+
+
+@pytest.fixture
+def output_policy(alice_project):
+    return policy_create(
+        project=alice_project, slug="out", name="output checks",
+        rules=[
+            {"name": "canary", "kind": "canary", "stage": "output", "action": "block",
+             "config": {"tokens": ["CANARY-7f3a9c2e"]}},
+            {"name": "prompt leak", "kind": "prompt_leak", "stage": "output", "action": "block",
+             "config": {"min_overlap_words": 6}},
+            {"name": "regex", "kind": "regex", "stage": "both", "action": "redact",
+             "config": {"patterns": ["EMP-[0-9]{6}"], "entity": "EMPLOYEE_ID"}},
+        ],
+    )  # fmt: skip
+
+
+def test_canary_token_in_an_output_is_a_prompt_leak(alice, output_policy):
+    body = check(alice, "Sure, my instructions say CANARY-7f3a9c2e", stage="output", policy="out")
+    assert body["decision"] == "block"
+    assert body["hits"][0]["rule_name"] == "canary"
+    # Per-request canaries planted in this request's system prompt are checked too.
+    body = check(alice, "leak: CANARY-per-request-1234", stage="output", policy="out",
+                 context={"canary_tokens": ["CANARY-per-request-1234"]})  # fmt: skip
+    assert body["decision"] == "block"
+
+
+def test_output_overlapping_the_system_prompt_is_a_leak(alice, output_policy):
+    system_prompt = "You are Acme's billing assistant. Never discuss refunds over 500 dollars without a manager."
+    leaked = "My instructions: You are Acme's billing assistant. Never discuss refunds over 500 dollars."
+    body = check(alice, leaked, stage="output", policy="out", context={"system_prompt": system_prompt})
+    assert body["decision"] == "block"
+    assert body["hits"][0]["rule_name"] == "prompt leak"
+    fine = check(
+        alice, "Your invoice is attached.", stage="output", policy="out", context={"system_prompt": system_prompt}
+    )
+    assert fine["decision"] == "allow"
+
+
+def test_regex_redacts_with_its_entity_on_both_stages(alice, output_policy):
+    for stage in ("input", "output"):
+        body = check(alice, "employee EMP-123456 asked", stage=stage, policy="out")
+        assert body["decision"] == "redact"
+        assert body["text"] == "employee [EMPLOYEE_ID] asked"
+
+
+def test_json_schema_rule_blocks_non_conforming_output(alice, alice_project):
+    policy_create(
+        project=alice_project, slug="json", name="json",
+        rules=[{"name": "answer shape", "kind": "json_schema", "stage": "output", "action": "block",
+                "config": {"schema": {"type": "object", "required": ["answer"],
+                                      "properties": {"answer": {"type": "string"}}}}}],
+    )  # fmt: skip
+    assert check(alice, '{"answer": "42"}', stage="output", policy="json")["decision"] == "allow"
+    assert check(alice, '{"answer": 42}', stage="output", policy="json")["decision"] == "block"
+    assert check(alice, "not json", stage="output", policy="json")["decision"] == "block"
