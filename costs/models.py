@@ -202,8 +202,10 @@ class Outcome(models.Model):
         ordering = ["-occurred_at"]
         indexes = [
             models.Index(fields=["project", "occurred_at"], name="outcome_project_time"),
-            models.Index(fields=["project", "trace_id"], name="outcome_project_trace"),
-            models.Index(fields=["project", "run_id"], name="outcome_project_run"),
+            # Partial: most outcomes carry only one of the ids, and the reports' EXISTS probes
+            # must stay index lookups rather than scans of the empty-id rows.
+            models.Index(fields=["project", "trace_id"], condition=~Q(trace_id=""), name="outcome_project_trace"),
+            models.Index(fields=["project", "run_id"], condition=~Q(run_id=""), name="outcome_project_run"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["project", "client_id"], name="outcome_unique_client_id"),

@@ -152,19 +152,22 @@ class ReportWindow:
 
 def usage_annotated(rows: QuerySet[UsageRecord], tz: ZoneInfo) -> QuerySet[UsageRecord]:
     """Raw ledger rows with their local ``day`` and recompute / no-outcome flags."""
+    # Both lookups are bounded index range scans (usage_project_hash, outcome_project_trace/run):
+    # each OR branch is its own EXISTS so the planner never falls back to scanning.
     earlier_same_request = UsageRecord.objects.filter(
         project_id=OuterRef("project_id"),
         request_hash=OuterRef("request_hash"),
         attempt=1,
         occurred_at__gte=ExpressionWrapper(OuterRef("occurred_at") - Value(DUPLICATE_WINDOW), DateTimeField()),
-    ).filter(Q(occurred_at__lt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), pk__lt=OuterRef("pk")))
-    successful_outcome = Outcome.objects.filter(project_id=OuterRef("project_id"), success=True).filter(
-        (Q(trace_id=OuterRef("trace_id")) & ~Q(trace_id="")) | (Q(run_id=OuterRef("run_id")) & ~Q(run_id=""))
-    )
+        occurred_at__lte=OuterRef("occurred_at"),
+    ).filter(Q(occurred_at__lt=OuterRef("occurred_at")) | Q(pk__lt=OuterRef("pk")))
+    outcomes = Outcome.objects.filter(project_id=OuterRef("project_id"), success=True)
+    outcome_on_trace = outcomes.filter(trace_id=OuterRef("trace_id")).exclude(trace_id="")
+    outcome_on_run = outcomes.filter(run_id=OuterRef("run_id")).exclude(run_id="")
     return rows.annotate(
         day=TruncDate("occurred_at", tzinfo=tz),
         is_duplicate=Exists(earlier_same_request),
-        has_outcome=Exists(successful_outcome),
+        has_outcome=(~Q(trace_id="") & Exists(outcome_on_trace)) | (~Q(run_id="") & Exists(outcome_on_run)),
     )
 
 
