@@ -150,8 +150,11 @@ class ReportWindow:
 # --- raw aggregation (shared with the rollup service, so both compute the same thing) ---------
 
 
-def usage_annotated(rows: QuerySet[UsageRecord], tz: ZoneInfo) -> QuerySet[UsageRecord]:
-    """Raw ledger rows with their local ``day`` and recompute / no-outcome flags."""
+def usage_annotated(
+    rows: QuerySet[UsageRecord], tz: ZoneInfo, *, duplicate: bool = True, outcome: bool = True
+) -> QuerySet[UsageRecord]:
+    """Raw ledger rows with their local ``day`` and (when asked: each costs a probe per row) the
+    duplicate and has-outcome flags."""
     # Both lookups are bounded index range scans (usage_project_hash, outcome_project_trace/run):
     # each OR branch is its own EXISTS so the planner never falls back to scanning.
     earlier_same_request = UsageRecord.objects.filter(
@@ -164,11 +167,14 @@ def usage_annotated(rows: QuerySet[UsageRecord], tz: ZoneInfo) -> QuerySet[Usage
     outcomes = Outcome.objects.filter(project_id=OuterRef("project_id"), success=True)
     outcome_on_trace = outcomes.filter(trace_id=OuterRef("trace_id")).exclude(trace_id="")
     outcome_on_run = outcomes.filter(run_id=OuterRef("run_id")).exclude(run_id="")
-    return rows.annotate(
-        day=TruncDate("occurred_at", tzinfo=tz),
-        is_duplicate=Exists(earlier_same_request),
-        has_outcome=(~Q(trace_id="") & Exists(outcome_on_trace)) | (~Q(run_id="") & Exists(outcome_on_run)),
-    )
+    rows = rows.annotate(day=TruncDate("occurred_at", tzinfo=tz))
+    if duplicate:
+        rows = rows.annotate(is_duplicate=Exists(earlier_same_request))
+    if outcome:
+        rows = rows.annotate(
+            has_outcome=(~Q(trace_id="") & Exists(outcome_on_trace)) | (~Q(run_id="") & Exists(outcome_on_run))
+        )
+    return rows
 
 
 _RETRY = Q(attempt__gt=1)
@@ -180,10 +186,11 @@ def _sum(expr: Any, condition: Q | None = None) -> Coalesce:
     return Coalesce(Sum(expr, filter=condition), 0)
 
 
-def usage_aggregates(rows: QuerySet[UsageRecord]) -> dict[str, Any]:
-    """The ``USAGE_METRICS`` of annotated rows, as aggregate expressions named ``s_<metric>``
+def usage_aggregates(metrics: Iterable[str] = USAGE_METRICS) -> dict[str, Any]:
+    """These ``USAGE_METRICS`` of annotated rows, as aggregate expressions named ``s_<metric>``
     (a name may not shadow the model's own field)."""
-    return {
+    wanted = {f"s_{m}" for m in metrics}
+    every = {
         "s_calls": Count("pk"),
         "s_unpriced_calls": Count("pk", filter=Q(cost_nanos__isnull=True)),
         "s_input_tokens": _sum(F("uncached_input_tokens") + F("cache_read_tokens") + F("cache_write_tokens")),
@@ -194,6 +201,7 @@ def usage_aggregates(rows: QuerySet[UsageRecord]) -> dict[str, Any]:
         "s_duplicate_nanos": _sum("cost_nanos", _DUPLICATE),
         "s_no_outcome_nanos": _sum("cost_nanos", Q(has_outcome=False)),
     }
+    return {name: agg for name, agg in every.items() if name in wanted}
 
 
 def recompute_aggregates() -> dict[str, Any]:
@@ -223,21 +231,27 @@ def _merge(into: Totals, rows: Iterable[dict[str, Any]], keys: list[str], metric
             bucket[m] = bucket.get(m, 0) + int(row[f"s_{m}"] or 0)
 
 
-def usage_totals(window: ReportWindow, group_by: list[str]) -> Totals:
-    """``USAGE_METRICS`` per ``group_by`` key (fields of ``UsageDaily``, e.g. day, feature, customer)."""
+def usage_totals(window: ReportWindow, group_by: list[str], metrics: Iterable[str] = USAGE_METRICS) -> Totals:
+    """``metrics`` (of ``USAGE_METRICS``) per ``group_by`` key (fields of ``UsageDaily``: day, feature...)."""
+    metrics = tuple(metrics)
     rolled, raw_q = window.split()
     totals: Totals = {}
     if rolled:
         daily = UsageDaily.objects.filter(window.tag_q(), project=window.project, day__in=rolled)
         _merge(
             totals,
-            daily.values(*group_by).annotate(**{f"s_{m}": Sum(m) for m in USAGE_METRICS}).order_by(),
+            daily.values(*group_by).annotate(**{f"s_{m}": Sum(m) for m in metrics}).order_by(),
             group_by,
-            USAGE_METRICS,
+            metrics,
         )
     if raw_q is not None:
-        rows = usage_annotated(UsageRecord.objects.filter(raw_q, window.tag_q(), project=window.project), window.tz)
-        _merge(totals, rows.values(*group_by).annotate(**usage_aggregates(rows)).order_by(), group_by, USAGE_METRICS)
+        rows = usage_annotated(
+            UsageRecord.objects.filter(raw_q, window.tag_q(), project=window.project),
+            window.tz,
+            duplicate="duplicate_nanos" in metrics,
+            outcome="no_outcome_nanos" in metrics,
+        )
+        _merge(totals, rows.values(*group_by).annotate(**usage_aggregates(metrics)).order_by(), group_by, metrics)
     return totals
 
 
@@ -253,8 +267,9 @@ def recompute_totals(window: ReportWindow, group_by: list[str]) -> Totals:
             RECOMPUTE_METRICS,
         )
     if raw_q is not None:
-        rows = usage_annotated(UsageRecord.objects.filter(raw_q, window.tag_q(), project=window.project), window.tz)
-        rows = rows.filter(RECOMPUTE_ROWS)
+        rows = usage_annotated(
+            UsageRecord.objects.filter(raw_q, window.tag_q(), project=window.project), window.tz, outcome=False
+        ).filter(RECOMPUTE_ROWS)
         _merge(
             totals, rows.values(*group_by).annotate(**recompute_aggregates()).order_by(), group_by, RECOMPUTE_METRICS
         )
@@ -293,7 +308,7 @@ def _key_value(value: Any) -> Any:
 
 def cost_per_outcome(window: ReportWindow, *, group_by: GroupBy = "feature") -> dict[str, Any]:
     """Total cost (failed and retried attempts included) per successful outcome, by ``group_by``."""
-    usage = usage_totals(window, [group_by])
+    usage = usage_totals(window, [group_by], ("calls", "unpriced_calls", "cost_nanos", "no_outcome_nanos"))
     outcomes = outcome_totals(window, [group_by])
     rows = []
     for key in sorted(set(usage) | set(outcomes), key=lambda k: str(k[0])):
@@ -332,7 +347,7 @@ def _service_names(ids: Iterable[int | None]) -> dict[int, str]:
 
 def recompute(window: ReportWindow, *, top: int = 10) -> dict[str, Any]:
     """Spend on retries, duplicates and failures: per day, in total, and its top sources."""
-    by_day = usage_totals(window, ["day"])
+    by_day = usage_totals(window, ["day"], ("cost_nanos", "retry_nanos", "duplicate_nanos", "failed_nanos"))
     rows = []
     totals = dict.fromkeys(("cost_nanos", "retry_nanos", "duplicate_nanos", "failed_nanos"), 0)
     for day in window.days():
@@ -386,7 +401,7 @@ def recompute(window: ReportWindow, *, top: int = 10) -> dict[str, Any]:
 
 def margin(window: ReportWindow, *, group_by: Literal["customer", "feature"] = "customer") -> dict[str, Any]:
     """Value of successful outcomes minus AI cost, per customer or feature; negative margins listed."""
-    usage = usage_totals(window, [group_by])
+    usage = usage_totals(window, [group_by], ("cost_nanos",))
     outcomes = outcome_totals(window, [group_by])
     rows = []
     for key in set(usage) | set(outcomes):
@@ -444,7 +459,7 @@ def budget_burn_down(project: Project, *, budget_id: int | None = None, source: 
             limit_nanos=usd_to_nanos(budget.limit_usd),
         )
         window = _budget_window(budget, counter, source)
-        daily = usage_totals(window, ["day"]) if window else {}
+        daily = usage_totals(window, ["day"], ("cost_nanos",)) if window else {}
         cumulative, series = 0, []
         for day in window.days() if window else []:
             spent_day = daily.get((day,), {}).get("cost_nanos", 0)

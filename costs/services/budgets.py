@@ -149,6 +149,10 @@ def budget_reserve(
                 created_at=now,
                 expires_at=now + timedelta(seconds=ttl_seconds),
             )
+            BudgetHold.objects.bulk_create(
+                [BudgetHold(reservation=reservation, counter=counter, amount_nanos=estimate) for _, counter in pairs]
+            )
+            # Counters last: their row locks are then held only from these UPDATEs to the commit.
             for budget, counter in pairs:
                 # The admission check and the hold are one statement: PostgreSQL re-checks the
                 # condition on the latest row version after waiting for a concurrent writer.
@@ -157,9 +161,6 @@ def budget_reserve(
                     target = target.filter(settled_nanos__lte=F("limit_nanos") - F("held_nanos") - Value(estimate))
                 if not target.update(held_nanos=F("held_nanos") + estimate):
                     raise _Refused(budget, counter)
-            BudgetHold.objects.bulk_create(
-                [BudgetHold(reservation=reservation, counter=counter, amount_nanos=estimate) for _, counter in pairs]
-            )
     except _Refused as refused:
         _refuse(refused.budget, refused.counter, estimate)
     return reservation

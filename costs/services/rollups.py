@@ -45,7 +45,7 @@ def rollup_day(*, project: Project, day: date) -> int:
     raw = usage_annotated(
         UsageRecord.objects.filter(project=project, occurred_at__gte=lo, occurred_at__lt=hi), window.tz
     )
-    usage_rows = list(raw.values(*USAGE_DIMS).annotate(**usage_aggregates(raw)).order_by())
+    usage_rows = list(raw.values(*USAGE_DIMS).annotate(**usage_aggregates()).order_by())
     UsageDaily.objects.bulk_create(
         [
             UsageDaily(
