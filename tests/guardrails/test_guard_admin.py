@@ -125,3 +125,9 @@ def test_a_project_created_in_the_admin_gets_the_default_guard_policy(admin_clie
     project = Project.objects.get(slug="newco")
     assert project.time_zone == "Europe/Paris"
     assert project.guard_policies.filter(slug="default", version=1).exists()
+
+
+def test_try_it_form_is_not_nested_in_the_change_form(admin_client, policy):
+    html = admin_client.get(reverse("admin:guardrails_guardpolicy_change", args=[policy.pk])).content.decode()
+    change_form_end = html.index("</form>", html.index('id="guardpolicy_form"'))
+    assert html.index('id="guard-try"') > change_form_end
