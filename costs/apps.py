@@ -22,6 +22,7 @@ class CostsConfig(AppConfig):
         from governance.llm import on_model_call
 
         on_model_call(model_call_finished)
-        register_demo_seeder("costs", demo_seed_costs)
+        # Early: other seeders make demo model calls, which should find their prices.
+        register_demo_seeder("costs", demo_seed_costs, order=5)
         for name, entry in BEAT_SCHEDULE.items():
             settings.CELERY_BEAT_SCHEDULE.setdefault(name, entry)
