@@ -15,7 +15,8 @@ class GuardrailsConfig(AppConfig):
         from guardrails import services
 
         register_redactor(services.redact_text)
-        register_demo_seeder("guardrails", _seed_demo, order=10)
+        # After the costs seeder, so the demo traffic's model calls are priced.
+        register_demo_seeder("guardrails", _seed_demo, order=200)
         project_created.connect(_give_new_project_the_default_policy, dispatch_uid="guardrails.default_policy")
 
 
