@@ -124,7 +124,7 @@ def test_a_project_created_in_the_admin_gets_the_default_guard_policy(admin_clie
     assert response.status_code == 302
     project = Project.objects.get(slug="newco")
     assert project.time_zone == "Europe/Paris"
-    assert project.guard_policies.filter(slug="default", version=1).exists()
+    assert GuardPolicy.objects.filter(project=project, slug="default", version=1).exists()
 
 
 def test_try_it_form_is_not_nested_in_the_change_form(admin_client, policy):
