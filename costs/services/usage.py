@@ -70,7 +70,7 @@ def usage_record_from_event(event: UsageEvent) -> UsageRecord:
         occurred_at=event.occurred_at,
         feature=ctx.feature[:100],
         customer=ctx.customer[:200],
-        pipeline=str(getattr(ctx, "pipeline", ""))[:100],
+        pipeline=ctx.pipeline[:100],
         trace_id=ctx.trace_id[:64],
         run_id=ctx.run_id[:64],
         step=ctx.step[:100],

@@ -133,6 +133,7 @@ class CallContext:
     api_key_id: int | None = None
     feature: str = ""
     customer: str = ""
+    pipeline: str = ""
     run_id: str = ""
     step: str = ""
     purpose: str = ""

@@ -38,7 +38,7 @@ def test_an_offline_call_is_recorded_and_priced_as_simulated(llm, alice, make_pr
     result = llm.complete(
         ProviderConfig(name="offline", kind="offline"),
         _request("sim-small", alice.project.pk, feature="support", customer="acme", run_id="r1", step="draft",
-                 api_key_id=alice.issued.api_key.pk),
+                 pipeline="triage", api_key_id=alice.issued.api_key.pk),
     )  # fmt: skip
     record = UsageRecord.objects.get()
     assert (record.project, record.feature, record.customer, record.run_id, record.step) == (
@@ -49,6 +49,7 @@ def test_an_offline_call_is_recorded_and_priced_as_simulated(llm, alice, make_pr
         "draft",
     )
     assert record.api_key_id == alice.issued.api_key.pk
+    assert record.pipeline == "triage"
     assert record.simulated
     assert record.status == "ok"
     assert record.attempt == 1

@@ -127,3 +127,24 @@ def test_metrics_token(client, settings):
     settings.ARBITER_METRICS_TOKEN = "s3cret"
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+
+
+def test_model_call_tags_reach_the_usage_event(client_with_memory_breakers, events):
+    from governance.services.demo import offline_provider_ensure
+
+    model_call(
+        provider=offline_provider_ensure(),
+        model="sim-small",
+        messages=[("user", "hi")],
+        pipeline="triage",
+        run_id="run-1",
+        step="classify",
+        customer="acme",
+    )
+    (event,) = events
+    assert (event.context.pipeline, event.context.run_id, event.context.step, event.context.customer) == (
+        "triage",
+        "run-1",
+        "classify",
+        "acme",
+    )
