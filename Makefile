@@ -48,8 +48,14 @@ migrations-check: install-dev
 pytest: install-dev
 	$(BIN)/pytest
 
+# Benchmarks want PostgreSQL (each creates and drops its own scratch database on the server).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arbiter_bench
+
 bench: install-dev
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	-@createdb -h 127.0.0.1 -U postgres arbiter_bench 2>/dev/null
+	@for script in bench/*.py; do \
+		echo "== $$script"; DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python $$script || exit 1; \
+	done
 
 worker: install
 	$(BIN)/celery -A governance worker --loglevel=INFO
