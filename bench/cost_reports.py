@@ -1,14 +1,16 @@
 """How fast are the cost reports, over raw ledger rows and over the daily rollups?
 
-    python bench/cost_reports.py                 # 1M usage rows, 30 days
+    python bench/cost_reports.py                 # 1M usage rows, 30 days (a few minutes)
     python bench/cost_reports.py --rows 200000
-    python bench/cost_reports.py --scale         # 100k -> 1M rows (add --with-10m for 10M: slow)
+    python bench/cost_reports.py --scale         # 100k -> 1M -> 10M rows (10M: COPY takes minutes)
+    python bench/cost_reports.py --scale --raw-max 10000000   # raw timings at 10M too (slow)
 
-Creates a throwaway PostgreSQL database (``arbiter_bench_costs`` on the server of
-``DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/``), migrates it, loads N usage
-rows spread over the last 30 days (plus one outcome per 10 rows) with ``COPY``, rolls up the
-complete days, then times each report over the 30-day window: raw (every day from the ledger)
-and via rollups (complete days from rollups, today from the ledger, as the API does). The
+Creates a throwaway PostgreSQL database (``--db``, default ``arbiter_bench_costs``, on the
+server of ``DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/``), migrates it, loads
+N usage rows spread over the last 30 days up to now (plus one outcome per 10 rows) with
+``COPY``, rolls up the complete days and today up to the watermark (as the periodic tasks do),
+then times each report over the 30-day window: raw (every day from the ledger) and via rollups
+(rollups up to each day's watermark, the last minutes from the ledger, as the API does). The
 database is dropped at the end (``--keep`` keeps it).
 
 Data shape: 8 features (each served by one API key and one pipeline), 200 customers, 5 models,
@@ -58,8 +60,8 @@ def admin_exec(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = with_db(url, BENCH_DB)
+def setup_django(url: str, db: str) -> None:
+    os.environ["DATABASE_URL"] = with_db(url, db)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -81,7 +83,7 @@ def load(rows: int, seed: int = 1) -> tuple[Any, float]:
 
     with connection.cursor() as c:
         c.execute("TRUNCATE costs_usagerecord, costs_outcome, costs_usagedaily, costs_recomputedaily, "
-                  "costs_outcomedaily, costs_rollupday")  # fmt: skip
+                  "costs_outcomedaily, costs_rollupday, costs_rollupmark")  # fmt: skip
     Project.objects.filter(slug="bench").delete() if not UsageRecord.objects.exists() else None
     ApiKey.objects.filter(project__slug="bench").delete()
     project = Project.objects.filter(slug="bench").first() or project_create(slug="bench", name="Bench")
@@ -172,44 +174,51 @@ def add_budgets(project: Any) -> None:
 
 
 def measure(rows: int, *, raw: bool, repeat: int) -> dict[str, object]:
-    from costs.services.rollups import rollup_daily
+    from costs.services.rollups import rollup_daily, rollup_recent
 
     project, load_s = load(rows)
     add_budgets(project)
     t0 = time.perf_counter()
     days = rollup_daily(project=project, days_back=30)
     rollup_s = time.perf_counter() - t0
-    return {"rows": rows, "load_s": load_s, "rollup_s": rollup_s, "days": days,
-            "reports": run_reports(project, raw=raw, repeat=repeat)}  # fmt: skip
+    t0 = time.perf_counter()
+    rollup_recent(project=project)  # today's partial day, built from scratch
+    today_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rollup_recent(project=project)  # steady state: only rows since the last watermark
+    again_s = time.perf_counter() - t0
+    return {"rows": rows, "load_s": load_s, "rollup_s": rollup_s, "days": days, "today_s": today_s,
+            "again_s": again_s, "reports": run_reports(project, raw=raw, repeat=repeat)}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--scale", action="store_true", help="100k and 1M rows (and 10M with --with-10m)")
-    parser.add_argument("--with-10m", action="store_true", help="add 10M rows to --scale (tens of minutes)")
+    parser.add_argument("--scale", action="store_true", help="100k, 1M and 10M rows (10M: several minutes)")
+    parser.add_argument("--db", default=BENCH_DB, help=f"bench database name (default {BENCH_DB}; dropped)")
     parser.add_argument("--raw-max", type=int, default=1_000_000, help="skip raw timings above this many rows")
     parser.add_argument("--repeat", type=int, default=3, help="runs per rollup timing (median)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
 
     url = server_url()
-    admin_exec(url, f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    admin_exec(url, f"CREATE DATABASE {BENCH_DB}")
+    admin_exec(url, f"DROP DATABASE IF EXISTS {args.db}")
+    admin_exec(url, f"CREATE DATABASE {args.db}")
     try:
-        setup_django(url)
-        sizes = [100_000, 1_000_000] + ([10_000_000] if args.with_10m else []) if args.scale else [args.rows]
+        setup_django(url, args.db)
+        sizes = [100_000, 1_000_000, 10_000_000] if args.scale else [args.rows]
         results = [measure(n, raw=n <= args.raw_max, repeat=args.repeat) for n in sizes]
     finally:
         from django.db import connections
 
         connections.close_all()
         if not args.keep:
-            admin_exec(url, f"DROP DATABASE IF EXISTS {BENCH_DB}")
+            admin_exec(url, f"DROP DATABASE IF EXISTS {args.db}")
 
     for r in results:
         print(f"\n{r['rows']:,} usage rows over 30 days: COPY {r['load_s']:.1f} s, "
-              f"rollup of {r['days']} days {r['rollup_s']:.1f} s")  # fmt: skip
+              f"rollup of {r['days']} complete days {r['rollup_s']:.1f} s, today to the watermark "
+              f"{r['today_s']:.2f} s, next incremental run {r['again_s']:.2f} s")  # fmt: skip
         print(f"{'report (30-day window)':<30} {'raw':>10} {'rollups':>10} {'speed-up':>9} {'< 1 s':>6}")
         for name, (raw_s, rolled_s) in r["reports"].items():  # type: ignore[attr-defined]
             raw_txt = f"{raw_s * 1000:8.0f}ms" if raw_s is not None else f"{'skipped':>10}"

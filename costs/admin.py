@@ -14,7 +14,16 @@ from django.urls import URLPattern, path, reverse
 from costs import reports
 from costs.charts import bar_chart
 from costs.forms import REPORTS, DashboardFilterForm, PriceImportForm
-from costs.models import Budget, BudgetCounter, BudgetReservation, ModelPrice, Outcome, RollupDay, UsageRecord
+from costs.models import (
+    Budget,
+    BudgetCounter,
+    BudgetReservation,
+    ModelPrice,
+    Outcome,
+    RollupDay,
+    RollupMark,
+    UsageRecord,
+)
 from costs.pricing import nanos_to_usd_or_none
 from costs.services.budgets import budget_save
 from costs.services.prices import price_list_import
@@ -244,7 +253,15 @@ class OutcomeAdmin(ReadOnlyAdmin):
 
 @admin.register(RollupDay)
 class RollupDayAdmin(ReadOnlyAdmin):
-    list_display = ["project", "day", "usage_rows", "computed_at"]
+    list_display = ["project", "day", "complete_until", "usage_rows", "computed_at"]
+    list_filter = ["project"]
+    search_fields = ["project__slug"]
+    list_select_related = ["project"]
+
+
+@admin.register(RollupMark)
+class RollupMarkAdmin(ReadOnlyAdmin):
+    list_display = ["project", "day", "since", "created_at"]
     list_filter = ["project"]
     search_fields = ["project__slug"]
     list_select_related = ["project"]

@@ -4,6 +4,7 @@ from django.apps import AppConfig
 from django.conf import settings
 
 BEAT_SCHEDULE = {
+    "costs.rollup_recent": {"task": "costs.rollup_recent", "schedule": timedelta(minutes=5)},
     "costs.rollup_daily": {"task": "costs.rollup_daily", "schedule": timedelta(hours=1)},
     "costs.release_expired_holds": {"task": "costs.release_expired_holds", "schedule": timedelta(minutes=1)},
     "costs.reconcile_budgets": {"task": "costs.reconcile_budgets", "schedule": timedelta(minutes=15)},

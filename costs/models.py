@@ -425,10 +425,16 @@ class OutcomeDaily(models.Model):
 
 
 class RollupDay(models.Model):
-    """A (project, local day) whose rollup rows are complete. Reports read raw rows for every other day."""
+    """A (project, local day) whose rollup rows hold every ledger row and outcome before ``complete_until``.
+
+    ``complete_until`` is the day's watermark: the next local midnight once the day is complete,
+    a few minutes ago for today. Reports read the rollups before it and raw rows after it, unless
+    a :class:`RollupMark` before the watermark says the rollups went stale (late data).
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    complete_until = models.DateTimeField()
     computed_at = models.DateTimeField(default=timezone.now)
     usage_rows = models.BigIntegerField(default=0)
 
@@ -437,4 +443,25 @@ class RollupDay(models.Model):
         constraints = [models.UniqueConstraint(fields=["project", "day"], name="rollup_day_unique")]
 
     def __str__(self) -> str:
-        return f"{self.project_id} {self.day}"
+        return f"{self.project_id} {self.day} until {self.complete_until:%Y-%m-%d %H:%M}"
+
+
+class RollupMark(models.Model):
+    """ "Rows that count on this local day changed from ``since`` on": written with every ledger row
+    and outcome, in the writer's transaction, and consumed by the rollup that sees them.
+
+    A mark before its day's watermark makes the day's rollups stale (reports read the day raw
+    and the next rollup rebuilds it). Writers never read or lock ``RollupDay``, so an ingest
+    that commits while a rollup runs cannot be lost: its mark survives the rollup it missed.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    since = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "day", "since"], name="rollup_mark_project_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day} since {self.since:%H:%M:%S}"

@@ -1,10 +1,11 @@
 """The cost reports: reads only, always scoped to one project.
 
 Every report is built from *additive* totals (sums and counts) grouped by a key, then ratios
-are derived. Totals come from the daily rollups for the days that have been rolled up
-(``RollupDay``) and from raw ledger rows for every other day (today, or a day invalidated by
-late data), so a report over rollups equals the same report over raw rows
-(``source="raw"`` forces raw rows everywhere).
+are derived. Totals come from the daily rollups up to each day's watermark
+(``RollupDay.complete_until``: the day's end, or a few minutes ago for today) and from raw
+ledger rows after it, and for days never rolled up or made stale by late data
+(``RollupMark``), so a report over rollups equals the same report over raw rows
+(``source="raw"`` forces raw rows everywhere) and its cost does not grow with rows per day.
 
 Recompute categories are exclusive, in this order: a **retry** is an attempt after the first;
 a **failed** call is a first attempt whose status is not ``ok``; a **duplicate** is a
@@ -47,6 +48,7 @@ from costs.models import (
     OutcomeDaily,
     RecomputeDaily,
     RollupDay,
+    RollupMark,
     UsageDaily,
     UsageRecord,
 )
@@ -113,25 +115,38 @@ class ReportWindow:
         )
 
     def split(self) -> tuple[list[date], Q | None]:
-        """(days read from rollups, a Q over ``occurred_at`` for the days read raw)."""
-        rolled: set[date] = set()
+        """(days read from rollups, a Q over ``occurred_at`` for everything read raw).
+
+        A rolled-up day contributes its rollups before its watermark and raw rows after it
+        (minutes of data for today); a day never rolled up, or whose rollups a mark before the
+        watermark made stale, is read raw whole.
+        """
+        rolled: dict[date, datetime] = {}
         if self.source != "raw":
-            rolled = set(
-                RollupDay.objects.filter(project=self.project, day__gte=self.start, day__lte=self.end).values_list(
-                    "day", flat=True
-                )
+            stale = RollupMark.objects.filter(
+                project_id=OuterRef("project_id"), day=OuterRef("day"), since__lt=OuterRef("complete_until")
             )
-        raw_q: Q | None = None
-        run: list[date] = []
-        for day in [*self.days(), None]:
-            if day is not None and day not in rolled:
-                run.append(day)
+            rolled = dict(
+                RollupDay.objects.filter(project=self.project, day__gte=self.start, day__lte=self.end)
+                .annotate(stale=Exists(stale))
+                .filter(stale=False)
+                .values_list("day", "complete_until")
+            )
+        ranges: list[tuple[datetime, datetime]] = []
+        for day in self.days():
+            lo, hi = self.bounds(day, day)
+            if day in rolled:
+                lo = max(lo, min(rolled[day], hi))
+            if lo >= hi:
                 continue
-            if run:
-                lo, hi = self.bounds(run[0], run[-1])
-                q = Q(occurred_at__gte=lo, occurred_at__lt=hi)
-                raw_q = q if raw_q is None else raw_q | q
-                run = []
+            if ranges and ranges[-1][1] == lo:
+                ranges[-1] = (ranges[-1][0], hi)
+            else:
+                ranges.append((lo, hi))
+        raw_q: Q | None = None
+        for lo, hi in ranges:
+            q = Q(occurred_at__gte=lo, occurred_at__lt=hi)
+            raw_q = q if raw_q is None else raw_q | q
         return sorted(rolled), raw_q
 
     def tag_q(self, *, with_pipeline: bool = True, with_api_key: bool = True) -> Q:

@@ -6,6 +6,13 @@ from celery import shared_task
 
 from costs.services.budgets import budget_holds_release_expired, budget_reconcile
 from costs.services.rollups import rollup_daily as rollup_daily_service
+from costs.services.rollups import rollup_recent as rollup_recent_service
+
+
+@shared_task(name="costs.rollup_recent", acks_late=True, reject_on_worker_lost=True)
+def rollup_recent() -> int:
+    """Advance today's and yesterday's rollup watermarks and rebuild days that late data made stale."""
+    return rollup_recent_service()
 
 
 @shared_task(name="costs.rollup_daily", acks_late=True, reject_on_worker_lost=True)

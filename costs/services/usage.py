@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import structlog
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import Min, Q
+from django.db.models.functions import TruncDate
 
 from costs.choices import CostSource, UsageSource, UsageStatus
-from costs.models import Outcome, RollupDay, UsageRecord
+from costs.models import Outcome, RollupMark, UsageRecord
 from costs.pricing import cost_nanos, usd_to_nanos
+from costs.reports import DUPLICATE_WINDOW
 from costs.services.prices import PriceBook
 from governance.llm import Usage, UsageEvent
 from governance.models import ApiKey, Project
@@ -27,13 +28,36 @@ def _local_day(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 
 
-def _invalidate_rolled_days(*, project: Project, occurred: Sequence[datetime]) -> None:
-    """A row landing on an already rolled-up day makes that day read raw again until re-rolled."""
+def _rollup_marks(
+    *, project: Project, usage: Sequence[UsageRecord] = (), at: Iterable[tuple[date, datetime]] = ()
+) -> None:
+    """Mark the local days whose rollups these rows change, from the earliest changed instant on.
+
+    Always written (never "only when the day is already rolled up"): a writer cannot know
+    whether a rollup running now will advance the watermark past its uncommitted rows; the mark
+    commits with the rows, so the rollup that missed them leaves it for the next one.
+    """
     tz = ZoneInfo(project.time_zone)
-    today = _local_day(timezone.now(), tz)
-    past_days = {d for d in (_local_day(at, tz) for at in occurred) if d < today}
-    if past_days:
-        RollupDay.objects.filter(project=project, day__in=past_days).delete()
+    since: dict[date, datetime] = {}
+
+    def touch(day: date, instant: datetime) -> None:
+        since[day] = min(since.get(day, instant), instant)
+
+    for day, instant in at:
+        touch(day, instant)
+    for r in usage:
+        day = _local_day(r.occurred_at, tz)
+        touch(day, r.occurred_at)
+        if r.attempt == 1 and r.request_hash:
+            # A first attempt makes identical requests up to DUPLICATE_WINDOW later duplicates,
+            # and that window may reach into the next local day.
+            last = _local_day(r.occurred_at + DUPLICATE_WINDOW, tz)
+            while day < last:
+                day += timedelta(days=1)
+                touch(day, datetime.combine(day, time(0), tzinfo=tz))
+    RollupMark.objects.bulk_create(
+        [RollupMark(project=project, day=day, since=instant) for day, instant in sorted(since.items())]
+    )
 
 
 def _priced(
@@ -93,7 +117,7 @@ def usage_record_from_event(event: UsageEvent) -> UsageRecord:
     )
     record.save()
     if project is not None:
-        _invalidate_rolled_days(project=project, occurred=[event.occurred_at])
+        _rollup_marks(project=project, usage=[record])
     return record
 
 
@@ -186,7 +210,7 @@ def usage_ingest(*, project: Project, api_key: ApiKey | None, records: Sequence[
         result.created.append(r.client_id)
     # ignore_conflicts: a concurrent post of the same client_id committed first; ours is the duplicate.
     UsageRecord.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    _invalidate_rolled_days(project=project, occurred=[r.occurred_at for r in rows])
+    _rollup_marks(project=project, usage=rows)
     log.info("usage.ingested", project=project.slug, created=len(result.created), duplicates=len(result.duplicates))
     return result
 
@@ -233,16 +257,21 @@ def outcome_ingest(*, project: Project, api_key: ApiKey | None, outcomes: Sequen
         )
         result.created.append(o.client_id)
     Outcome.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    # An outcome changes the "no successful outcome" cost of the days its usage fell on:
-    # re-roll the outcome's day and the days of usage on its trace/run.
-    touched = [o.occurred_at for o in rows]
-    traces = [o.trace_id for o in rows if o.trace_id]
-    runs = [o.run_id for o in rows if o.run_id]
+    # An outcome counts on its own day; a successful one also changes the "no successful
+    # outcome" cost of every day with usage on its trace or run.
+    tz = ZoneInfo(project.time_zone)
+    touched = [(_local_day(o.occurred_at, tz), o.occurred_at) for o in rows]
+    traces = sorted({o.trace_id for o in rows if o.success and o.trace_id})
+    runs = sorted({o.run_id for o in rows if o.success and o.run_id})
     if traces or runs:
-        touched += list(
-            UsageRecord.objects.filter(project=project)
+        touched += [
+            (r["day"], r["since"])
+            for r in UsageRecord.objects.filter(project=project)
             .filter(Q(trace_id__in=traces) | Q(run_id__in=runs))
-            .values_list("occurred_at", flat=True)[:10_000]
-        )
-    _invalidate_rolled_days(project=project, occurred=touched)
+            .annotate(day=TruncDate("occurred_at", tzinfo=tz))
+            .values("day")
+            .annotate(since=Min("occurred_at"))
+            .order_by()
+        ]
+    _rollup_marks(project=project, at=touched)
     return result

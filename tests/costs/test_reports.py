@@ -12,7 +12,7 @@ from django.core.management import call_command
 from costs import reports
 from costs.models import RollupDay, UsageDaily
 from costs.pricing import usd_to_nanos
-from costs.services.rollups import rollup_daily
+from costs.services.rollups import rollup_daily, rollup_recent
 from costs.tasks import rollup_daily as rollup_daily_task
 from tests.costs.conftest import D1, D2, at
 
@@ -132,7 +132,10 @@ def test_late_usage_unmarks_a_rolled_day_so_reports_stay_right(fixture_rows, ali
     late = {"client_id": "late", "provider": "openai", "model": "gpt-4o", "input_tokens": 1, "output_tokens": 1,
             "cost_usd": "10", "feature": "support", "occurred_at": "2025-03-01T12:00:00Z"}  # fmt: skip
     assert alice.client().post("/api/v1/usage", [late], format="json").status_code == 201
-    assert set(RollupDay.objects.values_list("day", flat=True)) == {D2}
+    assert reports.ReportWindow(project=fixture_rows, start=D1, end=D2).split()[0] == [D2]  # D1 stale
+    assert _all_reports(fixture_rows, "auto") == _all_reports(fixture_rows, "raw")
+    assert rollup_recent(project=fixture_rows) >= 1  # rebuilds the stale day
+    assert reports.ReportWindow(project=fixture_rows, start=D1, end=D2).split() == ([D1, D2], None)
     assert _all_reports(fixture_rows, "auto") == _all_reports(fixture_rows, "raw")
     rows = {r["feature"]: r for r in reports.cost_per_outcome(window(fixture_rows))["rows"]}
     assert rows["support"]["cost_usd"] == "14.500000"
