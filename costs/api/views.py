@@ -10,6 +10,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -109,7 +110,15 @@ class _ReportApi(APIView):
         q: dict[str, Any] = dict(query.validated_data)
         today = timezone.now().astimezone(ZoneInfo(project.time_zone)).date()
         end = q.get("end") or today
-        start = q.get("start") or end - timedelta(days=29)
+        try:
+            start = q.get("start") or end - timedelta(days=29)
+        except OverflowError as exc:
+            raise ValidationError({"end": "Too early to report on."}) from exc
+        # Checked here as well as in the serializer: a default start or end can make the window invalid.
+        if end < start:
+            raise ValidationError({"start": "start is after end (end defaults to today)."})
+        if (end - start).days > 366:
+            raise ValidationError({"start": "A report covers at most 367 days."})
         window = reports.ReportWindow(
             project=project,
             start=start,
