@@ -173,7 +173,7 @@ def add_budgets(project: Any) -> None:
                                   period="week", limit_usd=Decimal(5_000)))  # fmt: skip
 
 
-def measure(rows: int, *, raw: bool, repeat: int) -> dict[str, object]:
+def measure(rows: int, *, raw: bool, repeat: int) -> dict[str, Any]:
     from costs.services.rollups import rollup_daily, rollup_recent
 
     project, load_s = load(rows)
@@ -189,6 +189,18 @@ def measure(rows: int, *, raw: bool, repeat: int) -> dict[str, object]:
     again_s = time.perf_counter() - t0
     return {"rows": rows, "load_s": load_s, "rollup_s": rollup_s, "days": days, "today_s": today_s,
             "again_s": again_s, "reports": run_reports(project, raw=raw, repeat=repeat)}  # fmt: skip
+
+
+def print_result(r: dict[str, Any]) -> None:
+    print(f"\n{r['rows']:,} usage rows over 30 days: COPY {r['load_s']:.1f} s, "
+          f"rollup of {r['days']} complete days {r['rollup_s']:.1f} s, today to the watermark "
+          f"{r['today_s']:.2f} s, next incremental run {r['again_s']:.2f} s")  # fmt: skip
+    print(f"{'report (30-day window)':<30} {'raw':>10} {'rollups':>10} {'speed-up':>9} {'< 1 s':>6}")
+    for name, (raw_s, rolled_s) in r["reports"].items():
+        raw_txt = f"{raw_s * 1000:8.0f}ms" if raw_s is not None else f"{'skipped':>10}"
+        speed = f"{raw_s / rolled_s:8.1f}x" if raw_s is not None and rolled_s else f"{'':>9}"
+        print(f"{name:<30} {raw_txt} {rolled_s * 1000:8.0f}ms {speed} {'yes' if rolled_s < 1 else 'NO':>6}")
+    sys.stdout.flush()
 
 
 def main() -> None:
@@ -207,7 +219,10 @@ def main() -> None:
     try:
         setup_django(url, args.db)
         sizes = [100_000, 1_000_000, 10_000_000] if args.scale else [args.rows]
-        results = [measure(n, raw=n <= args.raw_max, repeat=args.repeat) for n in sizes]
+        results = []
+        for n in sizes:
+            results.append(measure(n, raw=n <= args.raw_max, repeat=args.repeat))
+            print_result(results[-1])  # as soon as measured: 10M takes a while
     finally:
         from django.db import connections
 
@@ -215,21 +230,14 @@ def main() -> None:
         if not args.keep:
             admin_exec(url, f"DROP DATABASE IF EXISTS {args.db}")
 
-    for r in results:
-        print(f"\n{r['rows']:,} usage rows over 30 days: COPY {r['load_s']:.1f} s, "
-              f"rollup of {r['days']} complete days {r['rollup_s']:.1f} s, today to the watermark "
-              f"{r['today_s']:.2f} s, next incremental run {r['again_s']:.2f} s")  # fmt: skip
-        print(f"{'report (30-day window)':<30} {'raw':>10} {'rollups':>10} {'speed-up':>9} {'< 1 s':>6}")
-        for name, (raw_s, rolled_s) in r["reports"].items():  # type: ignore[attr-defined]
-            raw_txt = f"{raw_s * 1000:8.0f}ms" if raw_s is not None else f"{'skipped':>10}"
-            speed = f"{raw_s / rolled_s:8.1f}x" if raw_s is not None and rolled_s else f"{'':>9}"
-            print(f"{name:<30} {raw_txt} {rolled_s * 1000:8.0f}ms {speed} {'yes' if rolled_s < 1 else 'NO':>6}")
     if len(results) > 1:
-        print("\ngrowth via rollups (ms):")
-        names = list(results[0]["reports"])  # type: ignore[call-overload]
-        print(f"{'report':<30} " + " ".join(f"{r['rows']:>12,}" for r in results))
-        for name in names:
-            print(f"{name:<30} " + " ".join(f"{r['reports'][name][1] * 1000:12.0f}" for r in results))  # type: ignore[index]
+        names = list(results[0]["reports"])
+        for label, col in (("via rollups", 1), ("raw", 0)):
+            print(f"\ngrowth {label} (ms):")
+            print(f"{'report':<30} " + " ".join(f"{r['rows']:>12,}" for r in results))
+            for name in names:
+                cells = [r["reports"][name][col] for r in results]
+                print(f"{name:<30} " + " ".join(f"{c * 1000:12.0f}" if c is not None else f"{'-':>12}" for c in cells))
 
 
 if __name__ == "__main__":

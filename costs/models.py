@@ -347,8 +347,9 @@ class BudgetHold(models.Model):
 class UsageDaily(models.Model):
     """Usage summed per local day and feature/customer/pipeline/API key: what the reports read.
 
-    Rebuilt per (project, day) by ``costs.rollup_daily``; every column is additive so a report
-    over rollups plus today's raw rows equals the report over raw rows.
+    Kept per (project, day) up to the day's watermark (``RollupDay``) by ``costs.rollup_recent``
+    and rebuilt by ``costs.rollup_daily``; every column is additive, so a report over rollups
+    plus the raw rows after the watermark equals the report over raw rows.
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")

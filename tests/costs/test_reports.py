@@ -146,6 +146,8 @@ def test_rollup_task_and_command_skip_today(alice_project, make_usage):
     assert rollup_daily_task.delay(days_back=2).get() == 2
     assert not RollupDay.objects.filter(day__gte=datetime.now(UTC).date()).exists()
     call_command("costs_rollup", "--project", "alice", "--days", "1")
+    call_command("costs_rollup", "--project", "alice", "--recent")
+    assert RollupDay.objects.filter(day=datetime.now(UTC).date()).exists()  # today, up to the watermark
 
 
 def test_budget_burn_down_forecasts_linearly(alice_project, make_budget, make_usage):
