@@ -199,3 +199,13 @@ def test_dashboard_tabs_have_no_list_bullets(admin_client, alice_project):
     html = admin_client.get(reverse("admin:costs_dashboard", args=["margin"])).content.decode()
     assert '<ul class="costs-tabs">' in html
     assert ".costs-tabs > li { list-style: none;" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rollup_outside_a_transaction_reads_one_snapshot(alice_project, make_usage):
+    """Outside an atomic block (as in the worker) the rollup runs REPEATABLE READ on PostgreSQL."""
+    support(make_usage, alice_project, 10, request_hash="x")
+    support(make_usage, alice_project, 10, 30, request_hash="x")
+    assert rollup_recent(project=alice_project, now=at(D1, 12)) == 2
+    assert RollupDay.objects.get(project=alice_project, day=D1).usage_rows == 2
+    assert_agree(alice_project, D1, D1)
