@@ -130,7 +130,7 @@ def main() -> None:
         )
         port = _free_port()
         server = subprocess.Popen(
-            [python, "-m", "gunicorn", "governance.wsgi", "--workers", str(args.workers),
+            [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "governance.wsgi", "--workers", str(args.workers),
              "--threads", str(args.threads), "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning"],
             cwd=ROOT, env=env,
