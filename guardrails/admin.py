@@ -56,8 +56,7 @@ class GuardPolicyAdmin(SimpleHistoryAdmin[GuardPolicy]):
     def save_model(self, request: HttpRequest, obj: GuardPolicy, form: Any, change: bool) -> None:
         user = request.user if request.user.is_authenticated else None
         if change:
-            obj.save()
-            services.policy_publish(policy=obj, user=user, note="policy settings changed")  # type: ignore[arg-type]
+            services.policy_save(policy=obj, user=user)  # type: ignore[arg-type]
         else:
             created = services.policy_create(
                 project=obj.project,

@@ -176,6 +176,18 @@ def policy_default_ensure(*, project: Project) -> GuardPolicy:
     )
 
 
+def policy_save(*, policy: GuardPolicy, user: User | None = None) -> GuardPolicy:
+    """Save a policy's own settings (fail mode, window size, text) and publish the next version."""
+    with transaction.atomic():
+        try:
+            policy.full_clean(validate_unique=False)
+        except ValidationError as exc:
+            raise ArbiterError("invalid_policy", "The policy is not valid.", detail=exc.message_dict) from exc
+        policy.save()
+        policy_publish(policy=policy, user=user, note="policy settings changed")
+    return policy
+
+
 def rule_save(*, rule: GuardRule, user: User | None = None) -> GuardRule:
     """Validate and save a rule, then publish its policy's next version."""
     with transaction.atomic():

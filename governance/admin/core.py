@@ -20,7 +20,7 @@ from governance.models import Alert, ApiKey, ModelEndpoint, Project, Provider
 from governance.services.alerts import alert_acknowledge
 from governance.services.api_keys import api_key_create, api_key_revoke
 from governance.services.models_gateway import breaker_list, breaker_reset
-from governance.services.projects import project_create
+from governance.services.projects import project_create, project_update
 
 
 @admin.register(Project)
@@ -36,7 +36,7 @@ class ProjectAdmin(admin.ModelAdmin[Project]):
 
     def save_model(self, request: HttpRequest, obj: Project, form: Any, change: bool) -> None:
         if change:
-            obj.save()
+            project_update(project=obj)
             return
         # Through the service, so the other apps give the new project its defaults (e.g. a guard policy).
         created = project_create(

@@ -19,6 +19,13 @@ def project_create(*, slug: str, name: str, **settings: object) -> Project:
     return project
 
 
+def project_update(*, project: Project) -> Project:
+    """Save a project's settings (the slug is fixed once created: other services refer to it)."""
+    project.full_clean()
+    project.save()
+    return project
+
+
 def project_get_or_create(*, slug: str, name: str) -> tuple[Project, bool]:
     existing = Project.objects.filter(slug=slug).first()
     if existing is not None:

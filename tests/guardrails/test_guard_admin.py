@@ -131,3 +131,13 @@ def test_try_it_form_is_not_nested_in_the_change_form(admin_client, policy):
     html = admin_client.get(reverse("admin:guardrails_guardpolicy_change", args=[policy.pk])).content.decode()
     change_form_end = html.index("</form>", html.index('id="guardpolicy_form"'))
     assert html.index('id="guard-try"') > change_form_end
+
+
+def test_changing_policy_settings_publishes_a_version(admin_client, policy):
+    version = policy.version
+    data = {"name": policy.name, "description": "stricter", "fail_mode": "closed", "max_text_chars": 65536}
+    response = admin_client.post(reverse("admin:guardrails_guardpolicy_change", args=[policy.pk]), data)
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert (policy.fail_mode, policy.version) == ("closed", version + 1)
+    assert policy.versions.get(version=policy.version).spec["fail_mode"] == "closed"
