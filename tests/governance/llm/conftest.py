@@ -7,7 +7,6 @@ are skipped otherwise, and fail when ``ARBITER_REQUIRE_SERVICES=1``.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -58,13 +57,9 @@ def events() -> list[UsageEvent]:
 
 
 @pytest.fixture
-def llm_redis() -> Iterator[redis.Redis]:
-    url = os.environ.get("REDIS_URL", "")
-    if not url:
-        message = "Redis not configured: set REDIS_URL (e.g. redis://127.0.0.1:6379/15)"
-        if os.environ.get("ARBITER_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{message} (ARBITER_REQUIRE_SERVICES=1 makes this a failure)")
-        pytest.skip(message)
+def llm_redis(redis_url: str) -> Iterator[redis.Redis]:
+    # redis_url (tests/conftest.py) skips without REDIS_URL, or fails when services are required.
+    url = redis_url
     client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
         client.ping()
