@@ -8,14 +8,13 @@ guard sends a judge prompt to a configured model and expects a JSON verdict.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from governance.llm import CallContext, get_client
 from governance.models import Project, Provider
 from governance.services.models_gateway import model_call, provider_config
-from guardrails.engine import Backends, RuleSpec
+from guardrails.engine import Backends, RuleSpec, parse_verdict
 
 DEFAULT_JUDGE_PROVIDER = "offline-judge"
 DEFAULT_JUDGE_MODEL = "sim-judge"
@@ -105,10 +104,10 @@ class ModelJudge:
             customer=self.context.customer,
             purpose=f"llm_guard:{rule.name}",
         )
-        parsed = json.loads(result.text)  # a ValueError here is an unparsable answer: a guard error
-        if not isinstance(parsed, Mapping):
-            raise ValueError("judge answer is not a JSON object")
-        return parsed
+        # Models often wrap JSON in a ```json fence; parse_verdict accepts that and raises
+        # InvalidVerdict (a guard error, with the fail mode applied) on anything else.
+        verdict, score, reason = parse_verdict(result.text)
+        return {"verdict": verdict, "score": score, "reason": reason}
 
 
 def backends_for(*, project: Project, context: CallContext) -> Backends:
