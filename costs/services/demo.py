@@ -1,13 +1,18 @@
-"""Demo data: prices for the offline simulator's models and a few real ones, and a demo budget."""
+"""Demo data: prices for the offline simulator's models and a few real ones, a demo budget, and two weeks
+of simulated usage and outcomes so the cost dashboards have something to show."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from costs.choices import BudgetMode, BudgetPeriod, BudgetScope, PriceMatch
-from costs.models import Budget, ModelPrice
+from costs.models import Budget, ModelPrice, UsageRecord
 from costs.services.budgets import budget_save
+from costs.services.usage import OutcomeInput, UsageInput, outcome_ingest, usage_ingest
+from governance.llm import Usage
 from governance.models import Project
 
 DEMO_PRICES_FROM = datetime(2024, 1, 1, tzinfo=UTC)
@@ -69,3 +74,82 @@ def demo_seed_costs(project: Project) -> None:
                 mode=BudgetMode.SOFT,
             )
         )
+    demo_usage_seed(project)
+
+
+# (feature, customer, model, outcome value in USD): initech is served by the large model for little
+# value, and search earns less than it costs: the margin report shows both as negative.
+_DEMO_TRAFFIC = [
+    ("support", "acme", "sim-small", "0.50"),
+    ("support", "globex", "sim-small", "0.50"),
+    ("support", "initech", "sim-large", "0.005"),
+    ("search", "acme", "sim-small", "0.02"),
+    ("search", "initech", "sim-large", "0.002"),
+]
+
+
+def demo_usage_seed(project: Project, *, traces: int = 240, days: int = 14) -> None:
+    """Deterministic simulated traffic (idempotent by client_id): retries, identical repeated
+    requests, failed runs and outcomes, so every report has rows. Marked simulated by its provider."""
+    if UsageRecord.objects.filter(project=project, client_id__startswith="demo-").exists():
+        return
+    rng = random.Random(7)  # noqa: S311  (reproducible demo data, not a secret)
+    now = datetime.now(UTC).replace(microsecond=0)
+    usage: list[UsageInput] = []
+    outcomes: list[OutcomeInput] = []
+    for n in range(traces):
+        feature, customer, model, value = _DEMO_TRAFFIC[n % len(_DEMO_TRAFFIC)]
+        at = now - timedelta(minutes=rng.randint(5, days * 24 * 60))
+        trace_id = hashlib.sha256(f"demo-trace-{n}".encode()).hexdigest()[:32]
+        question = n % 40  # the same question asked again: identical requests, recomputed
+        request_hash = hashlib.sha256(f"{feature}:{model}:{question}".encode()).hexdigest()
+        attempts = 2 if rng.random() < 0.15 else 1  # a retried call: the first attempt failed
+        failed = rng.random() < 0.08  # the whole run failed: cost without an outcome
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            usage.append(
+                UsageInput(
+                    client_id=f"demo-{n}-{attempt}",
+                    provider="offline",
+                    model=model,
+                    usage=Usage(uncached_input_tokens=rng.randint(400, 2500), output_tokens=rng.randint(50, 600)),
+                    occurred_at=at + timedelta(seconds=attempt),
+                    status=("error" if failed else "ok") if last else "retry",
+                    attempt=attempt,
+                    feature=feature,
+                    customer=customer,
+                    trace_id=trace_id,
+                    latency_ms=rng.randint(200, 3000),
+                    request_hash=request_hash,
+                )
+            )
+        if rng.random() < 0.12:  # the user asked again a few minutes later: an identical request, paid twice
+            usage.append(
+                UsageInput(
+                    client_id=f"demo-{n}-again",
+                    provider="offline",
+                    model=model,
+                    usage=Usage(uncached_input_tokens=rng.randint(400, 2500), output_tokens=rng.randint(50, 600)),
+                    occurred_at=at + timedelta(minutes=3),
+                    feature=feature,
+                    customer=customer,
+                    trace_id=trace_id,
+                    latency_ms=rng.randint(200, 3000),
+                    request_hash=request_hash,
+                )
+            )
+        if not failed:
+            outcomes.append(
+                OutcomeInput(
+                    client_id=f"demo-outcome-{n}",
+                    kind="ticket_resolved" if feature == "support" else "search_answered",
+                    success=rng.random() < 0.8,
+                    occurred_at=at + timedelta(minutes=2),
+                    trace_id=trace_id,
+                    value_usd=Decimal(value),
+                    customer=customer,
+                    feature=feature,
+                )
+            )
+    usage_ingest(project=project, api_key=None, records=usage)
+    outcome_ingest(project=project, api_key=None, outcomes=outcomes)
