@@ -1,4 +1,4 @@
-"""Reads of provenance: envelopes, traces, review history. Always scoped to one project."""
+"""Reads of the core: envelopes, traces, review history (scoped to one project), and the admin's overview."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
+from governance.choices import AlertSeverity
 from governance.errors import NotFoundError
-from governance.models import DecisionEnvelope, Project, Review, Span
-from governance.models.provenance import ReviewState
+from governance.llm import get_client
+from governance.models import Alert, DecisionEnvelope, Project, Review, ReviewItem, Span
+from governance.models.provenance import OPEN_REVIEW_STATES, ReviewState
 
 
 def envelope_list(
@@ -104,3 +106,31 @@ def reviewer_get(*, username: str) -> User:
     if user is None:
         raise NotFoundError(f"No active staff user {username!r}.", code="unknown_assignee")
     return user
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What needs an operator's attention, for the admin's front page."""
+
+    open_reviews: int
+    oldest_open_review: datetime | None
+    open_alerts: int
+    critical_alerts: int
+    open_breakers: list[str]
+
+
+def overview_get() -> Overview:
+    """Counts across all projects (the admin is for staff); the breakers come from the shared store."""
+    open_items = ReviewItem.objects.filter(state__in=OPEN_REVIEW_STATES)
+    alerts = Alert.objects.filter(acknowledged_at__isnull=True)
+    try:
+        breakers = sorted(b.key for b in get_client().breakers.snapshots() if str(b.state) != "closed")
+    except Exception:  # the breaker store (Redis) being down must not take the admin with it
+        breakers = []
+    return Overview(
+        open_reviews=open_items.count(),
+        oldest_open_review=open_items.order_by("opened_at").values_list("opened_at", flat=True).first(),
+        open_alerts=alerts.count(),
+        critical_alerts=alerts.filter(severity=AlertSeverity.CRITICAL).count(),
+        open_breakers=breakers,
+    )

@@ -51,3 +51,17 @@ def test_issuing_a_key_validates(admin_client, alice_project):
     assert response.status_code == 200
     assert response.context["form"].errors
     assert not ApiKey.objects.filter(name="x").exists()
+
+
+def test_admin_front_page_shows_what_needs_attention(admin_client, alice_project):
+    from governance.choices import AlertKind, AlertSeverity
+    from governance.services.alerts import alert_raise
+    from governance.services.envelopes import envelope_append
+
+    envelope_append(project=alice_project, decision_type="external", outcome="flagged")
+    alert_raise(kind=AlertKind.OTHER, subject="x", message="m", severity=AlertSeverity.CRITICAL)
+    response = admin_client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    overview = response.context["overview"]
+    assert (overview.open_reviews, overview.open_alerts, overview.critical_alerts) == (1, 1, 1)
+    assert b"Needs attention" in response.content
