@@ -40,6 +40,7 @@ from guardrails.engine import (
     Decision,
     PolicySpec,
     RuleSpec,
+    Severity,
     TextTooLarge,
     cached_policy,
     validate_rule,
@@ -359,13 +360,12 @@ def _record(
     )
 
 
-_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-
-
 def _risk(result: CheckResult) -> str | None:
+    """The highest severity among the hits (the engine's Severity is declared lowest first)."""
     if not result.hits:
         return None
-    return max((str(h.severity) for h in result.hits), key=lambda s: _SEVERITY_RANK.get(s, 0))
+    order = list(Severity)
+    return str(max((h.severity for h in result.hits), key=order.index))
 
 
 def _count(*, policy: GuardPolicy, stage: str, result: CheckResult) -> None:
