@@ -17,10 +17,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from governance.errors import ArbiterError
 from guardrails import selectors, services
 from guardrails.engine import preview_rule
-from guardrails.forms import TryItForm
+from guardrails.forms import GuardRuleForm, TryItForm
 from guardrails.models import GuardPolicy, GuardPolicyVersion, GuardRule
-
-TIER_NAMES = {1: "rules", 2: "classifier", 3: "llm_guard"}
 
 
 @admin.register(GuardPolicy)
@@ -125,7 +123,7 @@ class GuardPolicyAdmin(SimpleHistoryAdmin[GuardPolicy]):
                 outcome = {
                     "result": check.result,
                     "envelope": check.envelope,
-                    "latency": {TIER_NAMES.get(int(t), t): round(ms, 3) for t, ms in check.result.latency_ms.items()},
+                    "latency": {t.label: round(ms, 3) for t, ms in check.result.latency_ms.items()},
                 }
             except ArbiterError as exc:
                 messages.error(request, exc.message)
@@ -142,6 +140,7 @@ class GuardPolicyAdmin(SimpleHistoryAdmin[GuardPolicy]):
 
 @admin.register(GuardRule)
 class GuardRuleAdmin(SimpleHistoryAdmin[GuardRule]):
+    form = GuardRuleForm
     list_display = ["name", "policy", "kind", "stage", "action", "severity", "enabled", "hits_7d", "updated_at"]
     list_filter = ["policy__project", "policy", "kind", "stage", "action", "severity", "enabled"]
     search_fields = ["name", "policy__slug"]

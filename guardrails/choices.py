@@ -1,4 +1,6 @@
-"""Choices shared by the guardrails models, API and admin (values match the engine's enums)."""
+"""Choices shared by the guardrails models, API and admin (values match the engine's enums).
+
+Rule kinds are not here: they are a registry (`guardrails.engine.KINDS`), not a fixed list."""
 
 from django.db import models
 
@@ -7,19 +9,6 @@ class Stage(models.TextChoices):
     INPUT = "input", "Input (before the model)"
     OUTPUT = "output", "Output (after the model)"
     BOTH = "both", "Both"
-
-
-class RuleKind(models.TextChoices):
-    REGEX = "regex", "Regex (RE2) — tier 1"
-    PHRASES = "phrases", "Phrases on normalised text — tier 1"
-    PII = "pii", "PII — tier 1"
-    SECRETS = "secrets", "Secrets — tier 1"
-    LENGTH = "length", "Length limits — tier 1"
-    CANARY = "canary", "Canary tokens — tier 1"
-    PROMPT_LEAK = "prompt_leak", "System-prompt leak — tier 1"
-    JSON_SCHEMA = "json_schema", "JSON Schema — tier 1"
-    CLASSIFIER = "classifier", "Classifier — tier 2"
-    LLM_GUARD = "llm_guard", "LLM guard — tier 3"
 
 
 class Action(models.TextChoices):

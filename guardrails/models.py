@@ -12,8 +12,8 @@ from django_jsonform.models.fields import JSONField as FormJSONField
 from simple_history.models import HistoricalRecords
 
 from governance.models import Project
-from guardrails.choices import Action, FailMode, RuleKind, Severity, Stage
-from guardrails.engine import RULE_CONFIG_SCHEMAS, rule_config_schema, validate_rule
+from guardrails.choices import Action, FailMode, Severity, Stage
+from guardrails.engine import KINDS, rule_config_schema, validate_rule
 
 
 class GuardPolicy(models.Model):
@@ -51,21 +51,26 @@ class GuardPolicy(models.Model):
         return f"{self.project.slug}/{self.slug} v{self.version}"
 
 
+DEFAULT_FORM_KIND = "phrases"
+
+
 def _config_schema(instance: GuardRule | None = None) -> dict[str, Any]:
-    """django-jsonform calls this with the rule being edited: the form follows the rule's kind."""
-    kind = instance.kind if instance is not None and instance.kind else RuleKind.PHRASES
-    # A fresh copy: django-jsonform annotates the schema it is given.
-    return rule_config_schema(kind) if kind in RULE_CONFIG_SCHEMAS else {"type": "object"}
+    """django-jsonform calls this with the rule being edited: the form follows the rule's kind.
+    A fresh copy each time (django-jsonform annotates the schema it is given); an unknown
+    kind gets a plain object editor."""
+    kind = instance.kind if instance is not None and instance.kind else DEFAULT_FORM_KIND
+    return rule_config_schema(kind)
 
 
 class GuardRule(models.Model):
-    """One check in a policy. Its ``config`` is validated against the kind's JSON Schema and,
-    for patterns, by RE2 itself before it is saved."""
+    """One check in a policy. ``kind`` names a registered rule kind (`guardrails.engine.KINDS`;
+    not a ``choices=`` list, so a new kind needs no migration); ``config`` is validated against
+    the kind's JSON Schema and, for patterns, by RE2 itself before it is saved."""
 
     policy = models.ForeignKey(GuardPolicy, on_delete=models.CASCADE, related_name="rules")
     name = models.CharField(max_length=100)
     stage = models.CharField(max_length=8, choices=Stage.choices, default=Stage.INPUT)
-    kind = models.CharField(max_length=16, choices=RuleKind.choices)
+    kind = models.CharField(max_length=32, help_text="A registered rule kind; its tier decides when it runs.")
     config = FormJSONField(schema=_config_schema, default=dict, blank=True)
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.BLOCK)
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
@@ -91,9 +96,15 @@ class GuardRule(models.Model):
             # The admin's JSON editor sends every field of the kind's form; an empty optional
             # field arrives as null or "" and means "not set".
             self.config = {key: value for key, value in self.config.items() if value is not None and value != ""}
+        if self.kind not in KINDS:
+            known = ", ".join(KINDS.names())
+            raise ValidationError({"kind": f"Unknown rule kind {self.kind!r}; expected one of: {known}."})
         errors = validate_rule(self.kind, self.config or {})
         if errors:
             raise ValidationError({"config": errors})
+        kind = KINDS.get(self.kind)
+        if kind is not None and self.action == Action.REDACT and not kind.has_span:
+            raise ValidationError({"action": f"A {self.kind} rule has no span to redact; use block or flag."})
 
 
 class GuardPolicyVersion(models.Model):

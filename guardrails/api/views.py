@@ -22,8 +22,6 @@ from guardrails.api.serializers import (
 )
 from guardrails.engine import Decision
 
-TIER_NAMES = {1: "rules", 2: "classifier", 3: "llm_guard"}
-
 
 def _render(check: services.GuardCheck) -> dict[str, Any]:
     result = check.result
@@ -34,7 +32,7 @@ def _render(check: services.GuardCheck) -> dict[str, Any]:
         "errors": [error.to_dict() for error in result.errors],
         "policy": check.policy.slug,
         "policy_version": result.policy_version,
-        "latency_ms": {TIER_NAMES.get(int(t), str(int(t))): round(ms, 3) for t, ms in result.latency_ms.items()},
+        "latency_ms": {t.label: round(ms, 3) for t, ms in result.latency_ms.items()},
         "envelope_id": str(check.envelope.pk),
         "trace_id": check.trace_id,
     }

@@ -7,9 +7,11 @@ with `compile_policy` (cached by policy id and version), and calls `check`::
     result = check(compiled, text=text, stage="input", backends=backends, context=context)
     result.decision, result.text, result.hits, result.errors
 
-`validate_rule`/`RULE_CONFIG_SCHEMAS` serve the admin form and the API, `preview_rule` the
-admin's "what would this rule have matched" view, and `DEFAULT_POLICY_RULES` seeds the
-``default`` policy.
+Rule kinds are plug-ins registered in `KINDS` (`guardrails.engine.kinds`); `validate_rule`
+and `rule_config_schema` serve the admin form and the API, `preview_rule` the admin's "what
+would this rule have matched" view, `parse_verdict` reads a judge model's JSON verdict
+(the eval judges use it too), `guardrails.engine.schema_validation` is the bounded,
+RE2-backed JSON Schema validator, and `DEFAULT_POLICY_RULES` seeds the ``default`` policy.
 """
 
 from guardrails.engine.backends import Backends, ClassifierBackend, GuardTimeout, LlmJudge
@@ -21,8 +23,10 @@ from guardrails.engine.compiler import (
     compile_policy,
 )
 from guardrails.engine.defaults import DEFAULT_POLICY_RULES, DEFAULT_POLICY_SLUG
-from guardrails.engine.engine import ABSOLUTE_MAX_CHARS, InvalidVerdict, TextTooLarge, check, parse_verdict
+from guardrails.engine.engine import ABSOLUTE_MAX_CHARS, TextTooLarge, check
+from guardrails.engine.kinds import KINDS, RuleKind, register_kind
 from guardrails.engine.normalize import NormalizedText, normalize
+from guardrails.engine.preview import PreviewMatch, preview_rule
 from guardrails.engine.types import (
     Action,
     CheckResult,
@@ -32,25 +36,20 @@ from guardrails.engine.types import (
     Hit,
     PolicySpec,
     Redaction,
-    RuleKind,
     RuleSpec,
     Severity,
     Stage,
     Tier,
 )
-from guardrails.engine.validation import (
-    RULE_CONFIG_SCHEMAS,
-    PreviewMatch,
-    preview_rule,
-    rule_config_schema,
-    validate_rule,
-)
+from guardrails.engine.validation import rule_config_schema, validate_rule
+from guardrails.engine.verdicts import GUARD_VERDICTS, InvalidVerdict, Verdict, parse_verdict
 
 __all__ = [
     "ABSOLUTE_MAX_CHARS",
     "DEFAULT_POLICY_RULES",
     "DEFAULT_POLICY_SLUG",
-    "RULE_CONFIG_SCHEMAS",
+    "GUARD_VERDICTS",
+    "KINDS",
     "Action",
     "Backends",
     "CheckResult",
@@ -73,6 +72,7 @@ __all__ = [
     "Stage",
     "TextTooLarge",
     "Tier",
+    "Verdict",
     "cache_info",
     "cached_policy",
     "check",
@@ -81,6 +81,7 @@ __all__ = [
     "normalize",
     "parse_verdict",
     "preview_rule",
+    "register_kind",
     "rule_config_schema",
     "validate_rule",
 ]

@@ -1,7 +1,7 @@
 """What the caller injects for tiers 2 and 3.
 
 The engine never opens a connection itself: the Django layer passes a `Backends` with a
-classifier per `config["backend"]` name (e.g. ``"remote"`` over the shared LLM client) and
+classifier per backend name (a classifier rule's ``backend`` setting) (e.g. ``"remote"`` over the shared LLM client) and
 an LLM judge. Timeouts are the backend's job (the HTTP client has one); a backend signals
 one by raising `GuardTimeout` or the built-in `TimeoutError`, or any exception whose class
 name contains ``Timeout`` (e.g. ``httpx.ReadTimeout``).
@@ -40,10 +40,6 @@ class LlmJudge(Protocol):
 class Backends:
     classifiers: Mapping[str, ClassifierBackend] = field(default_factory=dict)
     llm_judge: LlmJudge | None = None
-
-    def classifier_for(self, rule: RuleSpec) -> ClassifierBackend | None:
-        name = str(rule.config.get("backend", "remote"))
-        return self.classifiers.get(name)
 
 
 def is_timeout(exc: BaseException) -> bool:

@@ -1,31 +1,26 @@
 """Turn a `PolicySpec` into a `CompiledPolicy`: per stage, the tier-1 patterns of every
-rule merged into one `re2.Set` per text view, plus the non-pattern rules and the tier-2/3
-rules in cost order. Compiled policies are cached by ``(policy id, version)``.
+rule merged into one `re2.Set` per text view, the rules that scan in Python, and the
+tier-2/3 rules in cost order. Compiled policies are cached by ``(policy id, version)``.
+
+The compiler knows no kind by name: it asks each rule's kind (`guardrails.engine.kinds`)
+to compile the config and say how it scans.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 import re2
 
 from guardrails.engine import detectors
-from guardrails.engine.leak import LeakIndex
+from guardrails.engine.kinds import KINDS, PatternUse, RuleKind, View
 from guardrails.engine.normalize import SPACED_RUN_DETECTOR
-from guardrails.engine.phrases import is_template, phrase_key, phrase_pattern
-from guardrails.engine.types import (
-    FailMode,
-    PolicySpec,
-    RuleKind,
-    RuleSpec,
-    Stage,
-    Tier,
-)
+from guardrails.engine.re2_patterns import SET_MAX_MEM, compile_pattern, re2_error_message, re2_options
+from guardrails.engine.types import FailMode, PolicySpec, RuleSpec, Stage, Tier
 from guardrails.engine.validation import validate_rule
 
 __all__ = [
@@ -39,37 +34,23 @@ __all__ = [
     "compile_policy",
 ]
 
-RAW = "raw"
-FOLDED = "folded"
-SKELETON = "skeleton"
+RAW = View.RAW
+FOLDED = View.FOLDED
+SKELETON = View.SKELETON
 
-SET_MAX_MEM = 64 << 20
 _SENTINEL = r"\z"  # matches every text: its absence means the DFA gave up (out of memory)
-
-
-def re2_options(*, max_mem: int = SET_MAX_MEM) -> re2.Options:
-    options = re2.Options()
-    options.log_errors = False
-    options.max_mem = max_mem
-    return options
-
-
-def re2_error_message(exc: Exception) -> str:
-    arg = exc.args[0] if exc.args else exc
-    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
 
 
 @dataclass(frozen=True, slots=True)
 class RuleProgram:
-    """A rule ready to run: the spec plus what was compiled from its config."""
+    """A rule ready to run: its spec, its kind, and the kind's compiled config (`config`,
+    the kind's own frozen dataclass). `kind` is None for a rule whose kind is unknown."""
 
     spec: RuleSpec
-    kind: RuleKind
+    kind: RuleKind[Any] | None
     tier: Tier
     fail_mode: FailMode
-    placeholder: str
-    labels: Mapping[str, str] = field(default_factory=dict)  # phrase key → phrase
-    data: Mapping[str, Any] = field(default_factory=dict)
+    config: Any = None
 
     @property
     def kind_value(self) -> str:
@@ -78,15 +59,16 @@ class RuleProgram:
 
 @dataclass(frozen=True, slots=True)
 class Consumer:
-    """One rule's interest in one set entry."""
+    """One rule's interest in one set entry (a `PatternUse` bound to its rule, flattened
+    for the scan's hot path)."""
 
     program: RuleProgram
+    use: PatternUse
     entity: str
     validator: detectors.Validator | None
     priority: int
     placeholder: str
-    label: str
-    detail: str | None = None  # fixed detail for hits; None: computed from the match
+    detail: str | None  # fixed detail for hits; None: the kind describes the match
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +131,28 @@ class StagePlan:
     sets: tuple[PatternSet, ...]  # in scan order: raw, skeleton, folded
     window_rules: tuple[RuleProgram, ...]  # tier 1 rules run on every window in Python
     whole_rules: tuple[RuleProgram, ...]  # tier 1 rules that need the whole text
-    classifiers: tuple[RuleProgram, ...]
-    judges: tuple[RuleProgram, ...]
+    model_tiers: tuple[tuple[Tier, tuple[RuleProgram, ...]], ...]  # tiers 2+, cheapest first
     broken: tuple[tuple[RuleProgram, str], ...]  # rules whose config did not compile
 
     @property
     def has_rules_tier(self) -> bool:
         return bool(self.sets or self.window_rules or self.whole_rules or self.broken)
+
+    def programs(self, tier: Tier) -> tuple[RuleProgram, ...]:
+        """The rules of one model tier (tier 1 rules live in sets, window and whole rules)."""
+        for plan_tier, programs in self.model_tiers:
+            if plan_tier is tier:
+                return programs
+        return ()
+
+    def tier1_programs(self) -> list[RuleProgram]:
+        """Every rule that runs (or reports an error) in tier 1."""
+        programs = {id(p): p for p, _ in self.broken}
+        for pattern_set in self.sets:
+            for entry in pattern_set.entries:
+                programs.update((id(c.program), c.program) for c in entry.consumers)
+        programs.update((id(p), p) for p in (*self.window_rules, *self.whole_rules))
+        return list(programs.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,208 +166,33 @@ class CompiledPolicy:
         return self.input if stage is Stage.INPUT else self.output
 
 
-# --- per-kind compilation --------------------------------------------------------------------
-
 _Wanted = list[tuple[str, str, Consumer]]  # (view, pattern, consumer)
 
 
-def _placeholder(config: Mapping[str, Any], default: str) -> str:
-    value = config.get("placeholder")
-    return value if isinstance(value, str) and value else default
-
-
-def _regex(program: RuleProgram, wanted: _Wanted) -> None:
-    config = program.spec.config
-    flags = "" if config.get("case_sensitive", False) else "(?i)"
-    view = FOLDED if config.get("normalized", False) else RAW
-    entity = str(config.get("entity") or "PATTERN")
-    for n, pattern in enumerate(config.get("patterns", ())):
-        label = f"pattern {n + 1}"
-        consumer = Consumer(program, entity, None, 1, program.placeholder, label, label)
-        wanted.append((view, flags + pattern, consumer))
-
-
-def _phrases(program: RuleProgram, wanted: _Wanted) -> tuple[dict[str, str], tuple[Any, ...]]:
-    """One alternation for all the rule's phrases; returns what `_detail` needs to say which
-    phrase matched: literal phrases by their key, templates with their own regex."""
-    config = program.spec.config
-    word = config.get("match", "word") != "substring"
-    labels: dict[str, str] = {}
-    templates: list[tuple[str, Any]] = []
-    alternatives: list[str] = []
-    for n, phrase in enumerate(config.get("phrases", ()), start=1):
-        pattern = phrase_pattern(phrase, word=word)
-        if pattern is None:
-            continue
-        if is_template(phrase):
-            label = f"phrase {n}: {_shorten(phrase)}"
-            templates.append((label, re2.compile(pattern, re2_options())))
-        else:
-            labels.setdefault(phrase_key(phrase), f"phrase {n}: {phrase!r}")
-        alternatives.append(pattern)
-    if alternatives:
-        consumer = Consumer(program, "PHRASE", None, 1, program.placeholder, "phrase")
-        wanted.append((SKELETON, "(?:" + "|".join(alternatives) + ")", consumer))
-    return labels, tuple(templates)
-
-
-def _shorten(text: str, limit: int = 100) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _canary(program: RuleProgram, wanted: _Wanted) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    alternatives: list[str] = []
-    for n, token in enumerate(program.spec.config.get("tokens", ())):
-        pattern = phrase_pattern(token, word=False)
-        if pattern is None:
-            continue
-        labels.setdefault(phrase_key(token), f"canary token {n + 1}")
-        alternatives.append(pattern)
-    if alternatives:
-        consumer = Consumer(program, "CANARY", None, 1, program.placeholder, "canary")
-        wanted.append((SKELETON, "(?:" + "|".join(alternatives) + ")", consumer))
-    return labels
-
-
-def _enabled(config: Mapping[str, Any], section: str, keys: Sequence[str]) -> list[str]:
-    switches = config.get(section)
-    if switches is None:
-        return list(keys)
-    return [k for k in keys if switches.get(k, False)]
-
-
-def _pii(program: RuleProgram, wanted: _Wanted) -> None:
-    keys = set(_enabled(program.spec.config, "entities", detectors.PII_KEYS))
-    for d in detectors.PII_DETECTORS:
-        if d.key in keys:
-            placeholder = _placeholder(program.spec.config, f"[{d.entity}]")
-            for pattern in d.patterns:
-                c = Consumer(program, d.entity, d.validator, d.priority, placeholder, d.key, d.entity)
-                wanted.append((RAW, pattern, c))
-
-
-def _secrets(program: RuleProgram, wanted: _Wanted) -> None:
-    config = program.spec.config
-    keys = set(_enabled(config, "detectors", detectors.SECRET_KEYS))
-    typed = config.get("placeholder", "typed") != "generic"
-
-    def placeholder(entity: str) -> str:
-        return f"[{entity}]" if typed else "[SECRET]"
-
-    for d in detectors.SECRET_DETECTORS:
-        if d.key in keys:
-            for pattern in d.patterns:
-                c = Consumer(
-                    program,
-                    d.entity,
-                    d.validator,
-                    d.priority,
-                    placeholder(d.entity),
-                    d.key,
-                    f"{d.key} ({d.entity})",
-                )
-                wanted.append((RAW, pattern, c))
-    if detectors.HIGH_ENTROPY_KEY in keys:
-        threshold = float(config.get("entropy_threshold", 4.0))
-        min_length = int(config.get("min_length", 24))
-        c = Consumer(
-            program,
-            detectors.HIGH_ENTROPY_ENTITY,
-            detectors.make_entropy_validator(threshold),
-            detectors.HIGH_ENTROPY_PRIORITY,
-            placeholder(detectors.HIGH_ENTROPY_ENTITY),
-            detectors.HIGH_ENTROPY_KEY,
-            f"{detectors.HIGH_ENTROPY_KEY} (entropy >= {threshold:g} bits/char)",
-        )
-        wanted.append((RAW, detectors.entropy_pattern(min_length), c))
-
-
-def _prompt_leak_data(config: Mapping[str, Any]) -> dict[str, Any]:
-    prompt = config.get("system_prompt") or ""
-    n = int(config.get("min_overlap_words", 8))
-    ratio = config.get("min_overlap_ratio")
-    return {
-        "index": LeakIndex.build(prompt, n) if prompt else None,
-        "n": n,
-        "ratio": float(ratio) if ratio is not None else None,
-    }
-
-
-def _json_schema_data(config: Mapping[str, Any]) -> dict[str, Any]:
-    schema = config["schema"]
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return {
-        "validator": jsonschema.Draft202012Validator(schema),
-        "strip_code_fence": bool(config.get("strip_code_fence", False)),
-    }
-
-
-_DEFAULT_PLACEHOLDER: Mapping[RuleKind, str] = {
-    RuleKind.REGEX: "[REDACTED]",
-    RuleKind.PHRASES: "[REDACTED]",
-    RuleKind.CANARY: "[REDACTED]",
-    RuleKind.PROMPT_LEAK: "[REDACTED]",
-    RuleKind.LENGTH: "[TRUNCATED]",
-    RuleKind.JSON_SCHEMA: "[REDACTED]",
-}
-
-
-def _program(rule: RuleSpec, kind: RuleKind, policy_fail_mode: FailMode) -> RuleProgram:
-    config = rule.config
-    default = _DEFAULT_PLACEHOLDER.get(kind, "[REDACTED]")
-    if kind is RuleKind.REGEX and config.get("entity"):
-        default = f"[{config['entity']}]"
-    data: dict[str, Any] = {}
-    if kind is RuleKind.PROMPT_LEAK:
-        data = _prompt_leak_data(config)
-    elif kind is RuleKind.JSON_SCHEMA:
-        data = _json_schema_data(config)
-    elif kind is RuleKind.LENGTH:
-        data = {"max_chars": config.get("max_chars"), "max_lines": config.get("max_lines")}
-    elif kind is RuleKind.CLASSIFIER:
-        data = {"threshold": float(config.get("threshold", 0.8)), "label": config.get("label")}
-    elif kind is RuleKind.LLM_GUARD:
-        data = {"threshold": float(config.get("threshold", 0.5))}
-    return RuleProgram(
-        spec=rule,
-        kind=kind,
-        tier=kind.tier,
-        fail_mode=rule.fail_mode or policy_fail_mode,
-        placeholder=_placeholder(config, default),
-        data=data,
-    )
-
-
 def _broken_program(rule: RuleSpec, policy_fail_mode: FailMode) -> RuleProgram:
-    try:
-        kind = RuleKind(rule.kind)
-    except ValueError:
-        kind = RuleKind.REGEX
+    kind = KINDS.get(rule.kind)
     return RuleProgram(
         spec=rule,
         kind=kind,
-        tier=kind.tier,
+        tier=kind.tier if kind is not None else Tier.RULES,
         fail_mode=rule.fail_mode or policy_fail_mode,
-        placeholder="[REDACTED]",
     )
 
 
 def _build_sets(wanted: _Wanted, *, needs_normalized: bool) -> tuple[PatternSet, ...]:
-    by_view: dict[str, dict[str, list[Consumer]]] = {RAW: {}, SKELETON: {}, FOLDED: {}}
+    by_view: dict[str, dict[str, list[Consumer]]] = {view: {} for view in View.ALL}
     for view, pattern, consumer in wanted:
         by_view[view].setdefault(pattern, []).append(consumer)
     # The skeleton scan carries the spaced-letter detector that every normalised view (and
     # the window rules) rely on, so it runs whenever anything normalised is needed.
     needs_skeleton = needs_normalized or bool(by_view[SKELETON] or by_view[FOLDED])
     sets: list[PatternSet] = []
-    options = re2_options()
-    for view in (RAW, SKELETON, FOLDED):
+    for view in View.ALL:
         patterns = by_view[view]
         if not patterns and not (view == SKELETON and needs_skeleton):
             continue
         entries = [
-            Entry(pattern, re2.compile(pattern, options), tuple(consumers)) for pattern, consumers in patterns.items()
+            Entry(pattern, compile_pattern(pattern), tuple(consumers)) for pattern, consumers in patterns.items()
         ]
         sets.append(PatternSet(view, entries, detect_spaced=view == SKELETON))
     return tuple(sets)
@@ -380,53 +202,47 @@ def _compile_stage(spec: PolicySpec, stage: Stage, errors: list[tuple[int | str,
     wanted: _Wanted = []
     window_rules: list[RuleProgram] = []
     whole_rules: list[RuleProgram] = []
-    classifiers: list[RuleProgram] = []
-    judges: list[RuleProgram] = []
+    model_rules: dict[Tier, list[RuleProgram]] = {}
     broken: list[tuple[RuleProgram, str]] = []
     for rule in spec.rules:
         if not rule.enabled or not rule.applies_to(stage):
             continue
         problems = validate_rule(rule.kind, rule.config, action=rule.action)
-        if problems:
+        kind = KINDS.get(rule.kind)
+        if problems or kind is None:
             message = "; ".join(problems)
             broken.append((_broken_program(rule, spec.fail_mode), message))
             errors.append((rule.id, message))
             continue
-        kind = RuleKind(rule.kind)
         try:
-            program = _program(rule, kind, spec.fail_mode)
+            program = RuleProgram(
+                spec=rule,
+                kind=kind,
+                tier=kind.tier,
+                fail_mode=rule.fail_mode or spec.fail_mode,
+                config=kind.compile(rule.config),
+            )
             mine: _Wanted = []
-            if kind is RuleKind.REGEX:
-                _regex(program, mine)
-            elif kind is RuleKind.PHRASES:
-                labels, templates = _phrases(program, mine)
-                program = _with_labels(program, labels, {"templates": templates})
-                mine = [(v, p, _rebind(c, program)) for v, p, c in mine]
-            elif kind is RuleKind.CANARY:
-                labels = _canary(program, mine)
-                program = _with_labels(program, labels)
-                mine = [(v, p, _rebind(c, program)) for v, p, c in mine]
-                window_rules.append(program)  # tokens given per request in the context
-            elif kind is RuleKind.PII:
-                _pii(program, mine)
-            elif kind is RuleKind.SECRETS:
-                _secrets(program, mine)
-            elif kind is RuleKind.PROMPT_LEAK:
-                window_rules.append(program)
-            elif kind in (RuleKind.LENGTH, RuleKind.JSON_SCHEMA):
-                whole_rules.append(program)
-            elif kind is RuleKind.CLASSIFIER:
-                classifiers.append(program)
-            elif kind is RuleKind.LLM_GUARD:
-                judges.append(program)
-            for _view, pattern, _consumer in mine:
-                re2.compile(pattern, re2_options())
+            if kind.tier is Tier.RULES:
+                for use in kind.patterns(program.config):
+                    compile_pattern(use.pattern)
+                    consumer = Consumer(
+                        program, use, use.entity, use.validator, use.priority, use.placeholder, use.detail
+                    )
+                    mine.append((use.view, use.pattern, consumer))
         except Exception as exc:
             message = f"{type(exc).__name__}: {re2_error_message(exc)}"
             broken.append((_broken_program(rule, spec.fail_mode), message))
             errors.append((rule.id, message))
             continue
         wanted.extend(mine)
+        if kind.tier is not Tier.RULES:
+            model_rules.setdefault(kind.tier, []).append(program)
+            continue
+        if kind.scans_windows:
+            window_rules.append(program)
+        if kind.scans_text:
+            whole_rules.append(program)
     try:
         sets = _build_sets(wanted, needs_normalized=bool(window_rules))
     except Exception as exc:
@@ -441,33 +257,8 @@ def _compile_stage(spec: PolicySpec, stage: Stage, errors: list[tuple[int | str,
         sets=sets,
         window_rules=tuple(window_rules),
         whole_rules=tuple(whole_rules),
-        classifiers=tuple(classifiers),
-        judges=tuple(judges),
+        model_tiers=tuple((tier, tuple(model_rules[tier])) for tier in sorted(model_rules)),
         broken=tuple(broken),
-    )
-
-
-def _with_labels(program: RuleProgram, labels: dict[str, str], data: Mapping[str, Any] | None = None) -> RuleProgram:
-    return RuleProgram(
-        spec=program.spec,
-        kind=program.kind,
-        tier=program.tier,
-        fail_mode=program.fail_mode,
-        placeholder=program.placeholder,
-        labels=labels,
-        data={**program.data, **(data or {})},
-    )
-
-
-def _rebind(consumer: Consumer, program: RuleProgram) -> Consumer:
-    return Consumer(
-        program,
-        consumer.entity,
-        consumer.validator,
-        consumer.priority,
-        consumer.placeholder,
-        consumer.label,
-        consumer.detail,
     )
 
 

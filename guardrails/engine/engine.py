@@ -12,21 +12,19 @@ not about speed: it bounds the working buffers and offset maps of one scan and t
 one classifier or judge call. A match is reported by the window it starts in, and is found
 whole as long as it is no longer than the overlap, so a pattern straddling a boundary is
 still found; only a single match longer than the overlap (4096 characters by default) can
-be cut. Validators always see the whole text around a candidate. ``length`` and
-``json_schema`` rules look at the whole text at once.
+be cut. Validators always see the whole text around a candidate. Kinds that scan the whole
+text (``length``, ``json_schema``) see it at once.
+
+The engine names no rule kind: each rule's kind (`guardrails.engine.kinds`) contributes
+patterns to the shared scan, scans in Python, or assesses through a backend.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
-
-import re2
 
 from guardrails.engine.backends import Backends, is_timeout
 from guardrails.engine.compiler import (
@@ -37,11 +35,9 @@ from guardrails.engine.compiler import (
     Entry,
     RuleProgram,
     StagePlan,
-    re2_options,
 )
-from guardrails.engine.leak import LeakIndex
+from guardrails.engine.kinds import Finding, ModelWindow, RuleError
 from guardrails.engine.normalize import NormalizedText
-from guardrails.engine.phrases import phrase_key, phrase_pattern
 from guardrails.engine.types import (
     ACTION_DECISION,
     Action,
@@ -51,13 +47,12 @@ from guardrails.engine.types import (
     GuardErrorRecord,
     Hit,
     Redaction,
-    RuleKind,
     Stage,
     Tier,
     strongest,
 )
 
-__all__ = ["ABSOLUTE_MAX_CHARS", "TextTooLarge", "check", "parse_verdict"]
+__all__ = ["ABSOLUTE_MAX_CHARS", "TextTooLarge", "check"]
 
 ABSOLUTE_MAX_CHARS = 1_000_000
 _WHITESPACE_LOOKBACK = 256
@@ -71,10 +66,6 @@ class TextTooLarge(ValueError):
         super().__init__(f"text is {length} characters; the limit is {limit}")
         self.length = length
         self.limit = limit
-
-
-class InvalidVerdict(ValueError):
-    """The LLM judge answered something that is not a valid verdict."""
 
 
 @dataclass(slots=True)
@@ -193,38 +184,29 @@ def check(
     tiers_run: list[Tier] = []
     redactions: tuple[Redaction, ...] = ()
     out_text = text
+    windows: list[ModelWindow] | None = None
 
+    tiers: list[tuple[Tier, Sequence[RuleProgram]]] = list(plan.model_tiers)
     if plan.has_rules_tier:
+        tiers.insert(0, (Tier.RULES, ()))
+    for tier, programs in tiers:
+        if tier is not Tier.RULES and run.blocked:
+            break  # cheapest first: a block ends the check
         started = time.perf_counter_ns()
         try:
-            _tier_rules(compiled, plan, text, context, run)
-            redactions, out_text = _redact(text, run.hits, run.placeholders)
+            if tier is Tier.RULES:
+                _tier_rules(compiled, plan, text, context, run)
+                redactions, out_text = _redact(text, run.hits, run.placeholders)
+            else:
+                # Tiers 2 and 3 see the text after tier-1 redaction: a remote model gets no secrets.
+                if windows is None:
+                    windows = _model_windows(compiled, out_text, redactions)
+                _tier_models(programs, windows, backends, run)
         except Exception as exc:  # an engine bug must not take the request down either
-            for program in _rule_programs(plan):
+            for program in plan.tier1_programs() if tier is Tier.RULES else programs:
                 run.exception(program, exc, "engine_error")
-            redactions, out_text = (), text
-        latency[Tier.RULES] = _ms(started)
-        tiers_run.append(Tier.RULES)
-
-    # Tiers 2 and 3 see the text after tier-1 redaction: a remote model gets no secrets.
-    if plan.classifiers and not run.blocked:
-        started = time.perf_counter_ns()
-        try:
-            _tier_classifier(compiled, plan, out_text, redactions, backends, run)
-        except Exception as exc:
-            for program in plan.classifiers:
-                run.exception(program, exc, "engine_error")
-        latency[Tier.CLASSIFIER] = _ms(started)
-        tiers_run.append(Tier.CLASSIFIER)
-    if plan.judges and not run.blocked:
-        started = time.perf_counter_ns()
-        try:
-            _tier_judge(compiled, plan, out_text, redactions, backends, run)
-        except Exception as exc:
-            for program in plan.judges:
-                run.exception(program, exc, "engine_error")
-        latency[Tier.LLM_GUARD] = _ms(started)
-        tiers_run.append(Tier.LLM_GUARD)
+        latency[tier] = _ms(started)
+        tiers_run.append(tier)
 
     return CheckResult(
         decision=run.decision,
@@ -238,15 +220,6 @@ def check(
         redactions=redactions,
         stage=stage,
     )
-
-
-def _rule_programs(plan: StagePlan) -> list[RuleProgram]:
-    programs = {id(p): p for p, _ in plan.broken}
-    for pattern_set in plan.sets:
-        for entry in pattern_set.entries:
-            programs.update((id(c.program), c.program) for c in entry.consumers)
-    programs.update((id(p), p) for p in (*plan.window_rules, *plan.whole_rules))
-    return list(programs.values())
 
 
 # --- windows ---------------------------------------------------------------------------------
@@ -293,7 +266,9 @@ def _tier_rules(
         candidates.extend(c for c in found if c.start < owned_end)
     for program in plan.whole_rules:
         try:
-            candidates.extend(_whole_rule(program, text))
+            assert program.kind is not None
+            findings = program.kind.scan_text(program.config, text, context)
+            candidates.extend(_candidate(program, f, 0) for f in findings)
         except Exception as exc:
             run.exception(program, exc)
     if candidates:
@@ -342,10 +317,10 @@ def _scan_window(
             if normalized is None:
                 normalized = NormalizedText(chunk)
                 normalized.collapse_spaced_letters()
-            if program.kind is RuleKind.PROMPT_LEAK:
-                found.extend(_prompt_leak(program, normalized, offset, context))
-            elif program.kind is RuleKind.CANARY:
-                found.extend(_context_canaries(program, normalized, offset, context))
+            assert program.kind is not None
+            for finding in program.kind.scan_window(program.config, normalized, context):
+                start, end = normalized.to_original(finding.start, finding.end)
+                found.append(_candidate(program, finding, offset, start, end))
         except Exception as exc:
             run.exception(program, exc)
     return found
@@ -394,130 +369,23 @@ def _extract(
 
 def _detail(consumer: Consumer, normalized_match: str) -> str:
     program = consumer.program
-    if program.kind is RuleKind.PHRASES:
-        label = program.labels.get(phrase_key(normalized_match))
-        if label is None:
-            for template_label, regex in program.data.get("templates", ()):
-                if regex.fullmatch(normalized_match) is not None:
-                    label = template_label
-                    break
-        return label or "phrase"
-    if program.kind is RuleKind.CANARY:
-        return program.labels.get(phrase_key(normalized_match), "canary token")
-    if program.kind is RuleKind.REGEX:
-        return consumer.label
-    return f"{consumer.label} ({consumer.entity})"
+    assert program.kind is not None
+    return program.kind.describe_match(program.config, consumer.use, normalized_match)
 
 
-@lru_cache(maxsize=64)
-def _leak_index(prompt: str, n: int) -> LeakIndex:
-    return LeakIndex.build(prompt, n)
-
-
-def _prompt_leak(
-    program: RuleProgram, normalized: NormalizedText, offset: int, context: Mapping[str, Any]
-) -> list[_Candidate]:
-    index: LeakIndex | None = program.data["index"]
-    if index is None:
-        prompt = context.get("system_prompt")
-        if not isinstance(prompt, str) or not prompt:
-            return []
-        index = _leak_index(prompt, program.data["n"])
-    match = index.find(normalized)
-    if match is None:
-        return []
-    ratio = program.data["ratio"]
-    if ratio is not None and match.ratio < ratio:
-        return []
-    detail = f"{match.words} consecutive words of the system prompt ({match.ratio:.0%} of it)"
-    found = []
-    for start, end in match.spans:
-        start, end = normalized.to_original(start, end)
-        found.append(_Candidate(program, start + offset, end + offset, "SYSTEM_PROMPT", detail, 1, program.placeholder))
-    return found
-
-
-def _context_canaries(
-    program: RuleProgram, normalized: NormalizedText, offset: int, context: Mapping[str, Any]
-) -> list[_Candidate]:
-    tokens = context.get("canary_tokens")
-    if not tokens or isinstance(tokens, str | bytes):
-        return []
-    found = []
-    for token in tokens:
-        pattern = phrase_pattern(str(token), word=False) if token else None
-        if pattern is None:
-            continue
-        regex: Any = re2.compile(pattern, re2_options())
-        for match in regex.finditer(normalized.skeleton):
-            start, end = normalized.to_original(*match.span())
-            found.append(
-                _Candidate(
-                    program,
-                    start + offset,
-                    end + offset,
-                    "CANARY",
-                    "canary token from the request context",
-                    1,
-                    program.placeholder,
-                )
-            )
-    return found
-
-
-def _whole_rule(program: RuleProgram, text: str) -> list[_Candidate]:
-    if program.kind is RuleKind.LENGTH:
-        return _length(program, text)
-    return _json_schema(program, text)
-
-
-def _length(program: RuleProgram, text: str) -> list[_Candidate]:
-    max_chars = program.data["max_chars"]
-    max_lines = program.data["max_lines"]
-    starts: list[tuple[int, str]] = []
-    if max_chars is not None and len(text) > max_chars:
-        starts.append((max_chars, f"{len(text)} characters > {max_chars}"))
-    if max_lines is not None:
-        lines = text.count("\n") + 1 if text else 0
-        if lines > max_lines:
-            cut = -1
-            for _ in range(max_lines):
-                cut = text.index("\n", cut + 1)
-            starts.append((cut + 1, f"{lines} lines > {max_lines}"))
-    if not starts:
-        return []
-    start, detail = min(starts)
-    return [_Candidate(program, start, len(text), "LENGTH", detail, 1, program.placeholder)]
-
-
-def _strip_fence(body: str) -> str:
-    stripped = body.strip()
-    if stripped.startswith("```") and stripped.endswith("```") and len(stripped) >= 6:
-        first_newline = stripped.find("\n")
-        if first_newline != -1:
-            return stripped[first_newline + 1 : -3]
-    return body
-
-
-def _json_schema(program: RuleProgram, text: str) -> list[_Candidate]:
-    body = _strip_fence(text) if program.data["strip_code_fence"] else text
-    try:
-        document = json.loads(body)
-    except json.JSONDecodeError as exc:
-        detail = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        return [_Candidate(program, 0, len(text), "JSON", detail, 1, program.placeholder)]
-    error = next(iter(sorted(program.data["validator"].iter_errors(document), key=_error_order)), None)
-    if error is None:
-        return []
-    where = "/" + "/".join(str(p) for p in error.absolute_path)
-    # The schema keyword and its value come from the schema, never from the output.
-    expected = json.dumps(error.validator_value, default=str)[:200]
-    detail = f"does not conform to the schema at {where}: {error.validator} {expected}"
-    return [_Candidate(program, 0, len(text), "JSON", detail, 1, program.placeholder)]
-
-
-def _error_order(error: Any) -> tuple[int, list[str]]:
-    return len(error.absolute_path), [str(p) for p in error.absolute_path]
+def _candidate(
+    program: RuleProgram, finding: Finding, offset: int, start: int | None = None, end: int | None = None
+) -> _Candidate:
+    """A kind's finding as a candidate hit; `start`/`end` override the finding's offsets."""
+    return _Candidate(
+        program=program,
+        start=(finding.start if start is None else start) + offset,
+        end=(finding.end if end is None else end) + offset,
+        entity=finding.entity,
+        detail=finding.detail,
+        priority=finding.priority,
+        placeholder=finding.placeholder,
+    )
 
 
 def _resolve(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -616,16 +484,14 @@ def _out_to_original(pos: int, redactions: Sequence[Redaction], *, end: bool) ->
 # --- tiers 2 and 3 ---------------------------------------------------------------------------
 
 
-def _model_windows(
-    compiled: CompiledPolicy, model_text: str, redactions: Sequence[Redaction]
-) -> list[tuple[str, int, int]]:
-    """(window text, original start, original end) for each window of the model's input."""
+def _model_windows(compiled: CompiledPolicy, model_text: str, redactions: Sequence[Redaction]) -> list[ModelWindow]:
+    """Each window of the model tiers' input, with its offsets in the original text."""
     spec = compiled.spec
     windows = []
     for start, end, _owned in _windows(model_text, spec.max_text_chars, spec.window_overlap):
         chunk = model_text if (start == 0 and end == len(model_text)) else model_text[start:end]
         windows.append(
-            (
+            ModelWindow(
                 chunk,
                 _out_to_original(start, redactions, end=False),
                 _out_to_original(end, redactions, end=True),
@@ -634,145 +500,35 @@ def _model_windows(
     return windows
 
 
-def _valid_score(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidVerdict(f"score must be a number, got {type(value).__name__}")
-    score = float(value)
-    if math.isnan(score) or not 0.0 <= score <= 1.0:
-        raise InvalidVerdict(f"score must be between 0 and 1, got {score!r}")
-    return score
-
-
-def _tier_classifier(
-    compiled: CompiledPolicy,
-    plan: StagePlan,
-    model_text: str,
-    redactions: Sequence[Redaction],
-    backends: Backends | None,
-    run: _Run,
+def _tier_models(
+    programs: Sequence[RuleProgram], windows: Sequence[ModelWindow], backends: Backends | None, run: _Run
 ) -> None:
-    windows = _model_windows(compiled, model_text, redactions)
-    for program in plan.classifiers:
+    """One model tier: each rule in turn assesses the windows, until the check is blocked."""
+    for program in programs:
         rule = program.spec
-        backend = backends.classifier_for(rule) if backends is not None else None
-        if backend is None:
-            name = rule.config.get("backend", "remote")
-            run.error(program, "backend_missing", f"no classifier backend {name!r} was provided")
-        else:
-            _classify(program, backend, windows, run)
-        if run.blocked:
-            return
-
-
-def _classify(program: RuleProgram, backend: Any, windows: Sequence[tuple[str, int, int]], run: _Run) -> None:
-    threshold: float = program.data["threshold"]
-    best: tuple[float, int, int] | None = None
-    for chunk, start, end in windows:
+        assert program.kind is not None
         try:
-            score = _valid_score(backend.score(chunk, program.spec))
-        except InvalidVerdict as exc:
-            run.error(program, "invalid_score", str(exc))
-            return
+            for found in program.kind.assess(program.config, rule, windows, backends):
+                run.hit(
+                    Hit(
+                        rule_id=rule.id,
+                        rule_name=rule.name,
+                        kind=program.kind_value,
+                        tier=program.tier,
+                        action=found.action or rule.action,
+                        severity=rule.severity,
+                        start=found.start,
+                        end=found.end,
+                        entity=found.entity,
+                        score=found.score,
+                        detail=found.detail[:_ERROR_MESSAGE_CHARS],
+                    )
+                )
+                if run.blocked:
+                    break
+        except RuleError as exc:
+            run.error(program, exc.code, exc.message)
         except Exception as exc:
             run.exception(program, exc, "backend_error")
-            return
-        if best is None or score > best[0]:
-            best = (score, start, end)
-        if score >= threshold:
-            break
-    if best is None or best[0] < threshold:
-        return
-    score, start, end = best
-    rule = program.spec
-    run.hit(
-        Hit(
-            rule_id=rule.id,
-            rule_name=rule.name,
-            kind=program.kind_value,
-            tier=Tier.CLASSIFIER,
-            action=rule.action,
-            severity=rule.severity,
-            start=start,
-            end=end,
-            entity=str(program.data.get("label") or "INJECTION"),
-            score=score,
-            detail=f"score {score:.3f} >= threshold {threshold:g}",
-        )
-    )
-
-
-def parse_verdict(raw: Any) -> tuple[str, float, str]:
-    """Validate an LLM judge's answer: ``(verdict, score, reason)`` or `InvalidVerdict`.
-
-    Accepts the parsed mapping, or the raw JSON text (a ```json fence is tolerated)."""
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(_strip_fence(raw))
-        except json.JSONDecodeError as exc:
-            raise InvalidVerdict(f"verdict is not JSON: {exc.msg}") from exc
-    if not isinstance(raw, Mapping):
-        raise InvalidVerdict(f"verdict must be a JSON object, got {type(raw).__name__}")
-    verdict = raw.get("verdict")
-    if not isinstance(verdict, str) or verdict.strip().lower() not in ("block", "allow", "flag"):
-        raise InvalidVerdict(f"verdict must be block, allow or flag, got {verdict!r}"[:200])
-    reason = raw.get("reason", "")
-    if not isinstance(reason, str):
-        raise InvalidVerdict("reason must be a string")
-    return verdict.strip().lower(), _valid_score(raw.get("score")), reason
-
-
-def _tier_judge(
-    compiled: CompiledPolicy,
-    plan: StagePlan,
-    model_text: str,
-    redactions: Sequence[Redaction],
-    backends: Backends | None,
-    run: _Run,
-) -> None:
-    judge = backends.llm_judge if backends is not None else None
-    windows = _model_windows(compiled, model_text, redactions)
-    for program in plan.judges:
-        if judge is None:
-            run.error(program, "backend_missing", "no LLM judge was provided")
-        else:
-            _judge(program, judge, windows, run)
-        if run.blocked:
-            return
-
-
-def _judge(program: RuleProgram, judge: Any, windows: Sequence[tuple[str, int, int]], run: _Run) -> None:
-    threshold: float = program.data["threshold"]
-    rule = program.spec
-    for chunk, start, end in windows:
-        try:
-            verdict, score, reason = parse_verdict(judge.judge(chunk, rule))
-        except (InvalidVerdict, json.JSONDecodeError) as exc:
-            # A judge that parses the model's answer itself fails with JSONDecodeError.
-            run.error(program, "invalid_verdict", str(exc))
-            return
-        except Exception as exc:
-            run.exception(program, exc, "backend_error")
-            return
-        if verdict == "allow":
-            continue
-        # A block verdict the judge is not sure about goes to review instead of blocking.
-        action = rule.action if verdict == "block" and score >= threshold else Action.FLAG
-        run.hit(
-            Hit(
-                rule_id=rule.id,
-                rule_name=rule.name,
-                kind=program.kind_value,
-                tier=Tier.LLM_GUARD,
-                action=action,
-                severity=rule.severity,
-                start=start,
-                end=end,
-                entity="LLM_VERDICT",
-                score=score,
-                detail=f"verdict {verdict} (score {score:.2f}): {reason}"[:_ERROR_MESSAGE_CHARS],
-            )
-        )
         if run.blocked:
             return

@@ -36,13 +36,9 @@ from typing import Any
 
 import re2
 
+from guardrails.engine.re2_patterns import re2_options
+
 __all__ = ["NormalizedText", "fold_char", "normalize", "phrase_key", "skeleton"]
-
-
-def _re2_options() -> Any:
-    options = re2.Options()
-    options.log_errors = False
-    return options
 
 
 _INVISIBLE_EXTRA = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u180e")
@@ -97,7 +93,7 @@ _SKELETON_TABLE = bytes.maketrans(_UPPER + _LEET_FROM, _LOWER + _LEET_TO)
 
 # Three or more single letters or digits, each separated by one space, dot, dash, underscore
 # or star, with no letter or digit right before or after the run (group 1 is the run).
-_RUN_RE: Any = re2.compile(r"(?:^|[^\pL\pN])([\pL\pN](?:[ .\-_*][\pL\pN]){2,})(?:[^\pL\pN]|$)", _re2_options())
+_RUN_RE: Any = re2.compile(r"(?:^|[^\pL\pN])([\pL\pN](?:[ .\-_*][\pL\pN]){2,})(?:[^\pL\pN]|$)", re2_options())
 # A cheap detector for the same runs, added to the skeleton scan so that the common case
 # (no spaced-out letters) costs nothing extra.
 SPACED_RUN_DETECTOR = r"(?:^|[^\pL\pN])[\pL\pN][ .\-_*][\pL\pN][ .\-_*][\pL\pN](?:[^\pL\pN]|$)"

@@ -55,28 +55,8 @@ class Tier(IntEnum):
 
     @property
     def label(self) -> str:
+        """The tier's name in API responses, envelopes and the admin: rules, classifier, llm_guard."""
         return self.name.lower()
-
-
-class RuleKind(StrEnum):
-    REGEX = "regex"
-    PHRASES = "phrases"
-    PII = "pii"
-    SECRETS = "secrets"
-    LENGTH = "length"
-    CANARY = "canary"
-    PROMPT_LEAK = "prompt_leak"
-    JSON_SCHEMA = "json_schema"
-    CLASSIFIER = "classifier"
-    LLM_GUARD = "llm_guard"
-
-    @property
-    def tier(self) -> Tier:
-        if self is RuleKind.CLASSIFIER:
-            return Tier.CLASSIFIER
-        if self is RuleKind.LLM_GUARD:
-            return Tier.LLM_GUARD
-        return Tier.RULES
 
 
 ACTION_DECISION: Mapping[Action, Decision] = {
@@ -102,8 +82,9 @@ def strongest(a: Decision, b: Decision) -> Decision:
 class RuleSpec:
     """One rule as configured in the admin.
 
-    `kind` stays a plain string so that a rule of a kind this engine does not know becomes a
-    guard error at check time (with the fail mode applied) instead of a crash at load time.
+    `kind` is the name of a registered kind (`guardrails.engine.kinds`); it stays a plain
+    string so that a rule of a kind this process does not know becomes a guard error at
+    check time (with the fail mode applied) instead of a crash at load time.
     `config` is treated as read-only. Enum fields also accept their string values.
     """
 

@@ -11,14 +11,9 @@ PAIRS = [
     (choices.Action, engine.Action),
     (choices.Severity, engine.Severity),
     (choices.FailMode, engine.FailMode),
-    (choices.RuleKind, engine.RuleKind),
 ]
 
 
 @pytest.mark.parametrize(("django_choices", "engine_enum"), PAIRS, ids=[p[1].__name__ for p in PAIRS])
 def test_choices_match_the_engine(django_choices, engine_enum):
     assert set(django_choices.values) == {member.value for member in engine_enum}
-
-
-def test_every_kind_has_a_config_schema():
-    assert set(choices.RuleKind.values) == set(engine.RULE_CONFIG_SCHEMAS)

@@ -20,10 +20,10 @@ def _widget_json(config, kind):
     """What the admin's JSON editor posts: every field of the kind's form, unset ones empty."""
     import json
 
-    from guardrails.engine import RULE_CONFIG_SCHEMAS
+    from guardrails.engine import rule_config_schema
 
     empty = {"string": "", "boolean": False, "array": [], "integer": None, "number": None, "object": {}}
-    properties = RULE_CONFIG_SCHEMAS[kind]["properties"]
+    properties = rule_config_schema(kind)["properties"]
     return json.dumps(
         {
             key: config.get(key, prop.get("default", empty.get(prop.get("type"), None)))

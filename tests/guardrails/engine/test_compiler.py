@@ -9,6 +9,7 @@ from guardrails.engine import (
     FailMode,
     PolicySpec,
     RuleSpec,
+    Tier,
     cache_info,
     cached_policy,
     check,
@@ -73,7 +74,7 @@ def test_one_set_per_view_and_shared_patterns(make_rule: RuleFactory) -> None:
     email = [e for e in raw.entries if "@" in e.pattern]
     assert len(email) == 1  # one scan serves both rules
     assert len(email[0].consumers) == 2
-    assert [p.spec.kind for p in compiled.input.classifiers] == ["classifier"]
+    assert [p.spec.kind for p in compiled.input.programs(Tier.CLASSIFIER)] == ["classifier"]
     assert compiled.output.sets == ()
     assert [p.spec.kind for p in compiled.output.whole_rules] == ["length"]
 
@@ -82,4 +83,4 @@ def test_rule_fail_mode_resolution(make_rule: RuleFactory) -> None:
     rules = (make_rule("classifier", {}), make_rule("classifier", {}, fail_mode="closed"))
     policy = PolicySpec(id=1, slug="p", version=1, fail_mode=FailMode.OPEN, rules=rules)
     compiled = compile_policy(policy, cache=False)
-    assert [p.fail_mode for p in compiled.input.classifiers] == [FailMode.OPEN, FailMode.CLOSED]
+    assert [p.fail_mode for p in compiled.input.programs(Tier.CLASSIFIER)] == [FailMode.OPEN, FailMode.CLOSED]

@@ -22,7 +22,7 @@ from guardrails.engine import (
     check,
     parse_verdict,
 )
-from guardrails.engine.engine import InvalidVerdict
+from guardrails.engine.verdicts import InvalidVerdict
 
 RuleFactory = Callable[..., RuleSpec]
 PolicyFactory = Callable[..., Any]
