@@ -50,7 +50,7 @@ from governance.llm import (
 )
 from governance.llm.providers import openai
 
-KEY_ENV = "ARBITER_BENCH_API_KEY"
+KEY_ENV = "ARBITER_PROVIDER_BENCH_KEY"
 CHUNK = 100
 
 REPLY = json.dumps(

@@ -49,6 +49,7 @@ from governance.llm.types import (
     UsageEvent,
     compute_request_hash,
 )
+from governance.secret_env import secret_env_name_error
 
 R = TypeVar("R")
 
@@ -298,6 +299,11 @@ class LlmClient:
         # Read per call so a rotated key is picked up without a restart.
         if provider.api_key_env is None:
             return None
+        # Checked again here, not only when the row was saved: a name edited in the database
+        # directly must not send DATABASE_URL (or any other server variable) to a provider.
+        refusal = secret_env_name_error(provider.api_key_env)
+        if refusal is not None:
+            raise ProviderConfigError(f"provider {provider.name!r}: {refusal}", provider=provider.name)
         key = os.environ.get(provider.api_key_env)
         if not key:
             raise ProviderConfigError(

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from governance.choices import ALL_SCOPES, AlertKind, AlertSeverity, ContentStorage, ProviderKind
+from governance.secret_env import secret_env_name_error
 
 
 def _validate_time_zone(value: str) -> None:
@@ -109,7 +110,10 @@ class Provider(models.Model):
     api_key_env = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Name of the environment variable holding the key, e.g. OPENAI_API_KEY. Never the key itself.",
+        help_text=(
+            "Name of the environment variable holding the key: ARBITER_PROVIDER_… or one listed in "
+            "ARBITER_PROVIDER_KEY_ENV_ALLOW (default OPENAI_API_KEY, ANTHROPIC_API_KEY). Never the key itself."
+        ),
     )
     enabled = models.BooleanField(default=True)
     connect_timeout_s = models.FloatField(default=5.0, validators=[MinValueValidator(0.1)])
@@ -151,8 +155,10 @@ class Provider(models.Model):
     def clean(self) -> None:
         if self.kind != ProviderKind.OFFLINE and not self.base_url:
             raise ValidationError({"base_url": "A network provider needs a base URL."})
-        if self.api_key_env and not self.api_key_env.replace("_", "").isalnum():
-            raise ValidationError({"api_key_env": "Give the NAME of an environment variable, not a key."})
+        if self.api_key_env:
+            error = secret_env_name_error(self.api_key_env)
+            if error is not None:
+                raise ValidationError({"api_key_env": error})
         if self.backoff_max_s < self.backoff_base_s:
             raise ValidationError({"backoff_max_s": "Must be at least the base backoff."})
 

@@ -13,7 +13,7 @@ from governance.llm.providers.offline import approx_tokens
 from tests.support.fake_provider import anthropic_reply, openai_reply
 
 pytestmark = pytest.mark.django_db
-KEY_ENV = "ARBITER_COSTS_TEST_KEY"
+KEY_ENV = "ARBITER_PROVIDER_COSTS_TEST_KEY"
 
 
 @pytest.fixture

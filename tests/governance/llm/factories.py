@@ -20,7 +20,7 @@ FAST_BREAKER = BreakerConfig(
 # A breaker that never trips, for tests about retries alone.
 LAX_BREAKER = BreakerConfig(window_size=100, minimum_calls=100)
 NO_RETRY = RetryConfig(max_attempts=1)
-TEST_KEY_ENV = "ARBITER_TEST_LLM_KEY"
+TEST_KEY_ENV = "ARBITER_PROVIDER_TEST_LLM_KEY"
 TEST_KEY = "sk-test-not-a-secret"
 
 

@@ -64,14 +64,14 @@ def test_a_model_call_leaves_a_genai_span(alice_project):
 
 
 def test_a_model_call_over_http_leaves_one_span_per_attempt(alice_project, fake_provider, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("PROV_TEST_KEY", "sk-test")
+    monkeypatch.setenv("ARBITER_PROVIDER_PROV_TEST_KEY", "sk-test")
     fake_provider.enqueue(status=500)
     fake_provider.enqueue(json=openai_reply(model="gpt-4o-mini-2024", prompt_tokens=9, completion_tokens=3))
     provider = ProviderConfig(
         name="fake",
         kind="openai",
         base_url=fake_provider.openai_base_url,
-        api_key_env="PROV_TEST_KEY",
+        api_key_env="ARBITER_PROVIDER_PROV_TEST_KEY",
         retry=RetryConfig(max_attempts=2, backoff_base_s=0.0, backoff_max_s=0.0),
     )
     metadata = CallContext(trace_id="3" * 32, span_id="4" * 16, project_id=alice_project.pk)
