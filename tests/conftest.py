@@ -18,6 +18,7 @@ from governance.models import Project
 from governance.services.api_keys import IssuedKey, api_key_create
 from governance.services.projects import project_create
 from tests.support.fake_provider import fake_provider  # noqa: F401  (a fixture every app's tests may use)
+from tests.support.redis_server import redis_server  # noqa: F401  (a private Redis a test may stop)
 
 READ_SCOPES = [s for s in ALL_SCOPES if s.endswith(":read")]
 
@@ -100,9 +101,12 @@ def make_key(alice_project) -> Callable[..., Persona]:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    # Throttle counters and cached compiled policies must not leak between tests.
+    # Throttle counters, cached compiled policies and outages must not leak between tests.
     from django.core.cache import cache
 
+    from governance import degradation
+
+    degradation.reset()
     cache.clear()
 
 
