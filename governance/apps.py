@@ -11,12 +11,19 @@ class GovernanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Graceful degradation: log, metric and one alert per dependency outage.
         from governance import (
             celery_signals,  # noqa: F401  (connects the trace-context task hooks)
+            degradation,
+            dependencies,
             metrics,
         )
         from governance.llm import on_breaker_state_change, on_model_call
         from governance.services.models_gateway import breaker_state_changed
+
+        degradation.connect()
+        for name in (dependencies.REDIS, dependencies.BROKER, dependencies.DATABASE):
+            dependencies.dependency(name).retry_interval_s = settings.ARBITER_DEPENDENCY_RETRY_SECONDS
 
         on_model_call(metrics.record_model_call)
         on_breaker_state_change(metrics.record_breaker_change)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -135,12 +136,26 @@ class HasApiKeyScopes(permissions.BasePermission):
         return True
 
 
-class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per key, counted in the default cache (Redis in production, shared by all workers)."""
+class ApiKeyRateThrottle(throttling.BaseThrottle):
+    """``ARBITER_API_RATE`` requests per key, in the shared rate limiter (``governance.ratelimit``).
 
-    scope = "api_key"
+    One atomic step per request (a Lua script in Redis, a lock in memory), so concurrent
+    workers cannot lose updates; with Redis unreachable each process limits on its own
+    (``governance.degradation``) and the request is served.
+    """
 
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        if isinstance(request.auth, ApiKey):
-            return f"throttle:api_key:{request.auth.pk}"
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def __init__(self) -> None:
+        self.retry_after_s = 0.0
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        from governance.degradation import api_limiter, api_rate
+
+        api_key = request.auth
+        key = f"api_key:{api_key.pk}" if isinstance(api_key, ApiKey) else f"ip:{self.get_ident(request)}"
+        decision = api_limiter().try_acquire(key, api_rate())
+        self.retry_after_s = decision.retry_after_s
+        return decision.admitted
+
+    def wait(self) -> float | None:
+        # Whole seconds, rounded up: a client that waits this long is admitted.
+        return float(math.ceil(self.retry_after_s))

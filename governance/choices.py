@@ -47,4 +47,5 @@ class AlertKind(models.TextChoices):
     GUARD_ERROR_RATE = "guard_error_rate", "Guard error rate high"
     GATE_FAILED = "gate_failed", "Eval gate failed"
     LEDGER_BROKEN = "ledger_broken", "Provenance ledger broken"
+    DEPENDENCY_DOWN = "dependency_down", "Dependency unreachable (serving degraded)"
     OTHER = "other", "Other"

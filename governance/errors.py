@@ -6,6 +6,7 @@ else is logged with the trace id and answered as a 500 that reveals nothing inte
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import structlog
@@ -73,8 +74,30 @@ def _drf_code(exc: exceptions.APIException) -> str:
     return str(exc.default_code)
 
 
+DATABASE_RETRY_AFTER_S = 5
+
+
+def _database_unavailable(exc: BaseException | None, where: str) -> bool:
+    from governance.degradation import database_unavailable, is_database_unavailable
+
+    if exc is None or not is_database_unavailable(exc):
+        return False
+    database_unavailable(where, exc)
+    return True
+
+
+def _database_unavailable_body() -> dict[str, Any]:
+    return error_body("database_unavailable", "The database is unavailable; retry shortly.")
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF ``EXCEPTION_HANDLER``: every error leaves as the one JSON shape."""
+    if _database_unavailable(exc, "api"):
+        return Response(
+            _database_unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
     if isinstance(exc, ArbiterError):
         return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code)
     if isinstance(exc, Http404):
@@ -114,6 +137,18 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception, so it is still in sys.exc_info().
+    if _database_unavailable(sys.exc_info()[1], "web"):
+        if _wants_json(request):
+            response: HttpResponse = JsonResponse(_database_unavailable_body(), status=503)
+        else:
+            response = HttpResponse(
+                "<!doctype html><title>Database unavailable</title><h1>Database unavailable</h1>"
+                "<p>Arbiter cannot reach its database. Try again in a moment.</p>",
+                status=503,
+            )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        return response
     if _wants_json(request):
         return json_error(request, "internal_error", "An internal error occurred; it has been logged.", 500)
     return defaults.server_error(request)

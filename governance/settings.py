@@ -17,6 +17,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from governance.logging import configure_logging
+from governance.ratelimit import Rate
 
 # Lets ModelAdmin[Model] and friends be subscripted at run time, as the type stubs expect.
 django_stubs_ext.monkeypatch()
@@ -127,6 +128,10 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer must fail a request (503) in seconds, not in minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the dev server and in-process tasks write side by side.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -141,10 +146,28 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, breaker state, rate limits --------------------------------------------------
+# Redis is optional at run time: when it cannot be reached, the cache, the rate limiter and
+# the breakers fall back to per-process memory and say so (governance.degradation, README
+# "Graceful degradation"). Short timeouts keep a hung Redis from stalling requests.
 REDIS_URL: str | None = env.str("REDIS_URL", default="") or None
+ARBITER_REDIS_TIMEOUT = env.float("ARBITER_REDIS_TIMEOUT", default=0.5)
+# While a dependency is down, one caller per this many seconds (per process) tries it again.
+ARBITER_DEPENDENCY_RETRY_SECONDS = env.float("ARBITER_DEPENDENCY_RETRY_SECONDS", default=2.0)
+if ARBITER_REDIS_TIMEOUT <= 0 or ARBITER_DEPENDENCY_RETRY_SECONDS <= 0:
+    raise ImproperlyConfigured("ARBITER_REDIS_TIMEOUT and ARBITER_DEPENDENCY_RETRY_SECONDS must be > 0")
 CACHES: dict[str, Any]
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "governance.cache.FailSoftRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_timeout": ARBITER_REDIS_TIMEOUT,
+                "socket_connect_timeout": ARBITER_REDIS_TIMEOUT,
+                "health_check_interval": 30,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "arbiter"}}
 
@@ -194,12 +217,15 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 ARBITER_MAX_REQUEST_BYTES = env.int("ARBITER_MAX_REQUEST_BYTES", default=4 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ARBITER_MAX_REQUEST_BYTES
 ARBITER_API_RATE = env.str("ARBITER_API_RATE", default="6000/min")
+try:
+    Rate.parse(ARBITER_API_RATE)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"ARBITER_API_RATE: {exc}") from exc
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["governance.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["governance.auth.HasApiKeyScopes"],
     "DEFAULT_THROTTLE_CLASSES": ["governance.auth.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_key": ARBITER_API_RATE},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

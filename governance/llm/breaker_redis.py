@@ -12,11 +12,11 @@ bit 1 slow), newest last.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import redis
 
+from governance.dependencies import REDIS, Dependency, dependency
 from governance.llm.breaker import (
     AcquireResult,
     BreakerPermit,
@@ -30,6 +30,8 @@ from governance.llm.breaker import (
 from governance.llm.types import BreakerConfig
 
 logger = logging.getLogger(__name__)
+
+COMPONENT = "breaker"
 
 # The Lua prelude loads the hash, applies time-driven transitions and defines
 # the helpers; each script below appends its own step, so every acquire/record
@@ -203,7 +205,9 @@ class RedisBreakerStore:
     number of processes see a consistent state machine (exactly N probes in
     HALF_OPEN). If Redis fails, the call goes to a per-process
     ``MemoryBreakerStore`` instead: an unavailable Redis must not stop model
-    traffic, and local breakers still protect each process meanwhile.
+    traffic, and local breakers still protect each process meanwhile. The
+    outage is reported once to ``governance.dependencies`` (log, metric,
+    alert); while it lasts only one call per retry interval tries Redis.
 
     Keys expire ``ttl_s`` after their last write so breakers for models no
     longer used do not accumulate.
@@ -216,6 +220,7 @@ class RedisBreakerStore:
         prefix: str = "arbiter:breaker:",
         ttl_s: float = 7 * 24 * 3600,
         fallback: MemoryBreakerStore | None = None,
+        redis_dependency: Dependency | None = None,
     ) -> None:
         self._redis = client
         self._prefix = prefix
@@ -224,7 +229,7 @@ class RedisBreakerStore:
         self._acquire = client.register_script(_LUA_ACQUIRE)
         self._record = client.register_script(_LUA_RECORD)
         self._reset = client.register_script(_LUA_RESET)
-        self._warned_at = 0.0
+        self._dependency = redis_dependency or dependency(REDIS)
 
     @property
     def prefix(self) -> str:
@@ -240,11 +245,14 @@ class RedisBreakerStore:
         ]
 
     def acquire(self, key: str, config: BreakerConfig, now: float) -> AcquireResult:
+        if not self._usable():
+            return self._fallback.acquire(key, config, now)
         try:
             raw = self._acquire(keys=[self._prefix + key], args=self._common_args(config, now))
         except redis.RedisError as exc:
-            self._warn(exc)
+            self._failed(exc)
             return self._fallback.acquire(key, config, now)
+        self._dependency.succeeded(COMPONENT)
         retry_after = _text(raw[4])
         return AcquireResult(
             permitted=int(raw[0]) == 1,
@@ -266,18 +274,22 @@ class RedisBreakerStore:
             repr(config.failure_rate_threshold),
             repr(config.slow_call_rate_threshold),
         ]
+        if not self._usable():
+            return self._fallback.record(permit, outcome, config, now)
         try:
             raw = self._record(keys=[self._prefix + permit.key], args=args)
         except redis.RedisError as exc:
-            self._warn(exc)
+            self._failed(exc)
             return self._fallback.record(permit, outcome, config, now)
         return self._changes(permit.key, raw)
 
     def snapshot(self, key: str) -> BreakerSnapshot:
+        if not self._usable():
+            return self._fallback.snapshot(key)
         try:
             raw = self._redis.hgetall(self._prefix + key)
         except redis.RedisError as exc:
-            self._warn(exc)
+            self._failed(exc)
             return self._fallback.snapshot(key)
         fields = {_text(k): _text(v) for k, v in raw.items()}  # type: ignore[union-attr]
         state = BreakerState(fields.get("state", "closed"))
@@ -309,7 +321,7 @@ class RedisBreakerStore:
         try:
             previous = _text(self._reset(keys=[self._prefix + key]))
         except redis.RedisError as exc:
-            self._warn(exc)
+            self._failed(exc)
             return self._fallback.reset(key, now)
         self._fallback.reset(key, now)
         if previous == BreakerState.CLOSED:
@@ -317,10 +329,12 @@ class RedisBreakerStore:
         return (StateChange(key, BreakerState(previous), BreakerState.CLOSED, "reset", 0.0, 0.0, now),)
 
     def keys(self) -> list[str]:
+        if not self._usable():
+            return self._fallback.keys()
         try:
             found = {_text(k)[len(self._prefix) :] for k in self._redis.scan_iter(match=self._prefix + "*")}
         except redis.RedisError as exc:
-            self._warn(exc)
+            self._failed(exc)
             return self._fallback.keys()
         return sorted(found)
 
@@ -339,9 +353,12 @@ class RedisBreakerStore:
             for i in range(0, len(items), 6)
         )
 
-    def _warn(self, exc: Exception) -> None:
-        # Rate-limited: during an outage every model call would log otherwise.
-        now = time.monotonic()
-        if now - self._warned_at >= 30.0:
-            self._warned_at = now
-            logger.warning("breaker store: Redis unavailable, using per-process state: %s", exc)
+    def _usable(self) -> bool:
+        if self._dependency.should_try():
+            return True
+        self._dependency.fell_back(COMPONENT)
+        return False
+
+    def _failed(self, exc: Exception) -> None:
+        # Logged once per outage and counted by governance.dependencies, not once per call.
+        self._dependency.failed(COMPONENT, exc)

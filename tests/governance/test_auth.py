@@ -76,19 +76,14 @@ def test_last_used_at_is_recorded(alice):
 
 
 def test_throttle_answers_429_json(alice, settings):
-    from rest_framework.settings import api_settings
-
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "api_key": "3/min"}
-    from governance.auth import ApiKeyRateThrottle
-
-    original = ApiKeyRateThrottle.THROTTLE_RATES
-    ApiKeyRateThrottle.THROTTLE_RATES = rates  # type: ignore[assignment]
-    try:
-        client = alice.client()
-        codes = [client.get("/api/v1/whoami").status_code for _ in range(4)]
-    finally:
-        ApiKeyRateThrottle.THROTTLE_RATES = original
-    assert codes == [200, 200, 200, 429]
+    settings.ARBITER_API_RATE = "3/min"
+    client = alice.client()
+    responses = [client.get("/api/v1/whoami") for _ in range(4)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    refused = responses[-1]
+    assert refused.json()["code"] == "rate_limited"
+    # 3/min refills one request every 20 s: the client is told to come back then, not earlier.
+    assert 19 <= int(refused["Retry-After"]) <= 20
 
 
 def test_unknown_endpoint_is_json_404(alice):

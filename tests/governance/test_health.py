@@ -23,7 +23,8 @@ def test_readyz_ok(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker"}
+    assert set(body["checks"]) == {"database", "redis", "broker", "providers"}
+    assert {name: check["status"] for name, check in body["checks"].items()} == dict.fromkeys(body["checks"], "ok")
 
 
 def test_readyz_is_503_when_the_database_is_unreachable():

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from governance.dependencies import Dependency
 from governance.llm import (
     BreakerConfig,
     BreakerOpenError,
@@ -343,12 +344,17 @@ def test_unreachable_redis_falls_back_to_per_process_state(clock: FakeClock, cap
     # Port 1 on localhost refuses connections at once: no real Redis needed.
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
     fallback = MemoryBreakerStore()
-    breaker = BreakerRegistry(RedisBreakerStore(dead, fallback=fallback), clock=clock).get(KEY, FAST_BREAKER)
+    # Retry interval 0: every call tries (and fails) Redis again, and still logs the outage once.
+    outage = Dependency("redis-under-test", retry_interval_s=0.0)
+    store = RedisBreakerStore(dead, fallback=fallback, redis_dependency=outage)
+    breaker = BreakerRegistry(store, clock=clock).get(KEY, FAST_BREAKER)
 
-    with caplog.at_level(logging.WARNING, logger="governance.llm.breaker"):
+    with caplog.at_level(logging.WARNING, logger="governance.dependencies"):
         trip(breaker)
 
     assert fallback.snapshot(KEY).state is BreakerState.OPEN
-    assert "Redis unavailable" in caplog.text
+    assert caplog.text.count("dependency redis-under-test unavailable") == 1
+    assert not outage.status().available
+    assert outage.status().fallbacks >= FAST_BREAKER.minimum_calls
     with pytest.raises(BreakerOpenError):
         breaker.acquire()
