@@ -38,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 import redis
 
+from governance import hooks
 from governance.llm import (
+    PROVIDER_CALL_ATTEMPTED,
     ChatMessage,
     ChatRequest,
     LlmClient,
@@ -46,7 +48,6 @@ from governance.llm import (
     ProviderConfig,
     RedisBreakerStore,
     UsageEvent,
-    on_model_call,
 )
 from governance.llm.providers import openai
 
@@ -128,7 +129,7 @@ def main() -> None:
     def count(event: UsageEvent) -> None:
         published[0] += 1
 
-    on_model_call(count)
+    hooks.subscribe(PROVIDER_CALL_ATTEMPTED, count)
 
     bare = httpx.Client(timeout=10.0)
     memory_client = LlmClient(breaker_store=MemoryBreakerStore())

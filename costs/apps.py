@@ -17,13 +17,12 @@ class CostsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from costs.receivers import model_call_finished
-        from costs.services.demo import demo_seed_costs
-        from governance.demo import register_demo_seeder
-        from governance.llm import on_model_call
+        from costs import receivers
+        from governance import hooks
+        from governance.llm import PROVIDER_CALL_ATTEMPTED
 
-        on_model_call(model_call_finished)
+        hooks.subscribe(PROVIDER_CALL_ATTEMPTED, receivers.provider_call_attempted)
         # Early: other seeders make demo model calls, which should find their prices.
-        register_demo_seeder("costs", demo_seed_costs, order=5)
+        hooks.subscribe(hooks.DEMO_SEED_REQUESTED, receivers.demo_seed_requested, order=5)
         for name, entry in BEAT_SCHEDULE.items():
             settings.CELERY_BEAT_SCHEDULE.setdefault(name, entry)

@@ -49,4 +49,5 @@ class BudgetMode(models.TextChoices):
 class ReservationState(models.TextChoices):
     OPEN = "open", "Open (holding)"
     SETTLED = "settled", "Settled"
+    RELEASED = "released", "Released (no call was made)"
     EXPIRED = "expired", "Expired (hold released, not settled)"

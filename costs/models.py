@@ -150,10 +150,16 @@ class UsageRecord(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
     request_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the normalised request.")
     simulated = models.BooleanField(default=False)
+    reservation_id = models.UUIDField(
+        null=True, blank=True, help_text="The budget reservation this attempt spent against (the spending protocol)."
+    )
 
     class Meta:
         ordering = ["-occurred_at"]
         indexes = [
+            models.Index(
+                fields=["reservation_id"], condition=Q(reservation_id__isnull=False), name="usage_reservation"
+            ),
             models.Index(fields=["project", "occurred_at"], name="usage_project_time"),
             models.Index(fields=["project", "trace_id"], name="usage_project_trace"),
             models.Index(fields=["project", "run_id"], name="usage_project_run"),
@@ -317,6 +323,7 @@ class BudgetReservation(models.Model):
     pipeline = models.CharField(max_length=100, blank=True)
     trace_id = models.CharField(max_length=64, blank=True)
     run_id = models.CharField(max_length=64, blank=True)
+    purpose = models.CharField(max_length=200, blank=True, help_text="What the spend is for, e.g. llm_guard:<rule>.")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)

@@ -7,6 +7,7 @@ budget's conditional UPDATE. Prices themselves are ``Decimal`` USD per million t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -73,8 +74,39 @@ def cost_nanos(usage: Usage, terms: PriceTerms) -> int:
 
 
 def worst_case_nanos(*, input_tokens: int, max_output_tokens: int, terms: PriceTerms) -> int:
-    """A budget hold: every input token uncached, every allowed output token produced."""
-    return cost_nanos(Usage(uncached_input_tokens=input_tokens, output_tokens=max_output_tokens), terms)
+    """A budget hold: the most a call with at most this many input tokens and ``max_output_tokens``
+    can be billed, whatever the provider makes of it.
+
+    Every input token is priced at the dearest input bucket (a cache write costs more than an
+    uncached read at Anthropic), every allowed output token is produced, and both context tiers
+    are tried: with ``input_tokens`` an upper bound, the real call may land in either tier.
+    """
+    worst = 0
+    for tier in (terms.tier(0), terms.tier(input_tokens)):
+        per_input = max(tier.input, tier.cache_read, tier.cache_write)
+        usd = (input_tokens * per_input + max_output_tokens * tier.output) / _TOKENS_PER_PRICE_UNIT
+        worst = max(worst, usd_to_nanos(usd))
+    return worst
+
+
+#: Tokens a chat format adds around each message (role markers, separators) and around the whole
+#: conversation; generous for OpenAI's and Anthropic's formats (3 to 7 in practice).
+MESSAGE_OVERHEAD_TOKENS = 8
+REQUEST_OVERHEAD_TOKENS = 16
+
+
+def input_tokens_upper_bound(texts: Iterable[str]) -> int:
+    """At least as many tokens as any tokenizer in use can make of these messages.
+
+    Byte-level BPE (OpenAI, Anthropic, Llama-family models behind vLLM or Ollama) never makes
+    more tokens than UTF-8 bytes, since every token covers at least one byte; the message
+    framing adds a few special tokens each. A bound, not an estimate: it is typically 3-4x the
+    real count, which only makes the hold larger, never the settlement.
+    """
+    total = REQUEST_OVERHEAD_TOKENS
+    for text in texts:
+        total += len(text.encode("utf-8", "surrogatepass")) + MESSAGE_OVERHEAD_TOKENS
+    return total
 
 
 def usage_from_openai(*, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> Usage:

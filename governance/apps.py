@@ -2,6 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.db import connection
 from django.db.models.signals import post_migrate
 
 
@@ -16,27 +17,28 @@ class GovernanceConfig(AppConfig):
             celery_signals,  # noqa: F401  (connects the trace-context task hooks)
             degradation,
             dependencies,
-            metrics,
+            hooks,
+            receivers,
+            tasks,
         )
-        from governance.llm import on_breaker_state_change, on_model_call
-        from governance.services.models_gateway import breaker_state_changed
+        from governance.llm import BREAKER_STATE_CHANGED, PROVIDER_CALL_ATTEMPTED
+        from governance.middleware import REQUEST_FINISHED
 
         degradation.connect()
         for name in (dependencies.REDIS, dependencies.BROKER, dependencies.DATABASE):
             dependencies.dependency(name).retry_interval_s = settings.ARBITER_DEPENDENCY_RETRY_SECONDS
 
-        on_model_call(metrics.record_model_call)
-        on_breaker_state_change(metrics.record_breaker_change)
-        on_breaker_state_change(breaker_state_changed)
+        # Transactional hooks (review_decided, project_created) refuse to publish outside one.
+        hooks.set_transaction_probe(lambda: connection.in_atomic_block)
 
-        # Provenance: spans for model calls and API requests, role permissions, retention.
-        from governance import tasks
-        from governance.middleware import register_request_observer
-        from governance.services import spans
-
-        on_model_call(spans.span_record_model_call)
+        hooks.subscribe(PROVIDER_CALL_ATTEMPTED, receivers.provider_call_metrics)
+        hooks.subscribe(PROVIDER_CALL_ATTEMPTED, receivers.provider_call_span)
+        hooks.subscribe(BREAKER_STATE_CHANGED, receivers.breaker_metrics)
+        hooks.subscribe(BREAKER_STATE_CHANGED, receivers.breaker_changed)
+        hooks.subscribe(hooks.ALERT_RAISED, receivers.alert_raised)
         if settings.ARBITER_REQUEST_SPANS:
-            register_request_observer(spans.span_record_request)
+            hooks.subscribe(REQUEST_FINISHED, receivers.request_span)
+
         post_migrate.connect(_sync_roles, dispatch_uid="governance.roles_sync")
         settings.CELERY_BEAT_SCHEDULE.update(tasks.RETENTION_SWEEP_SCHEDULE)
 

@@ -90,7 +90,7 @@ def _check_broker() -> str:
 
 
 def _check_providers() -> str:
-    from governance.services.models_gateway import breaker_list
+    from governance.services.provider_calls import breaker_list
 
     not_closed = [s.key for s in breaker_list() if str(s.state) != "closed"]
     if not_closed:

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-import structlog
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from governance import tracing
+from governance import hooks, tracing
 from governance.errors import json_error
 
-log = structlog.get_logger(__name__)
+
+@dataclass(frozen=True, slots=True)
+class RequestFinished:
+    """A request was served; ``elapsed_ms`` is measured around the whole view."""
+
+    request: HttpRequest
+    response: HttpResponse
+    trace: tracing.TraceContext
+    elapsed_ms: float
+
+
+# Declared here rather than in ``governance.hooks`` because its payload is Django's request
+# and response, which the plain-Python registry module must not import.
+REQUEST_FINISHED: hooks.Hook[RequestFinished] = hooks.Hook(
+    "request_finished",
+    RequestFinished,
+    trace_id=lambda event: event.trace.trace_id,
+    description="An HTTP request was served (provenance request spans, metrics). Published by the "
+    "trace-context middleware after the response is built; a failing subscriber never breaks the response.",
+)
 
 
 class RequestSizeLimitMiddleware:
@@ -35,8 +54,8 @@ class RequestSizeLimitMiddleware:
 class TraceContextMiddleware:
     """Accept a ``traceparent`` (or start a trace), bind it to logs, echo it on the response.
 
-    Hooks registered with :func:`register_request_observer` (provenance spans, metrics) are
-    called once per request after the response is built, with the timing already measured.
+    Subscribers of ``REQUEST_FINISHED`` (provenance spans, metrics) are told once per request
+    after the response is built, with the timing already measured.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -50,21 +69,9 @@ class TraceContextMiddleware:
             started = time.perf_counter()
             response = self.get_response(request)
             elapsed_ms = (time.perf_counter() - started) * 1000
-            for observer in _observers:
-                try:
-                    observer(request, response, ctx, elapsed_ms)
-                except Exception:
-                    # Observability must never break the request it observes; it is logged instead.
-                    log.exception("request_observer.failed", observer=getattr(observer, "__name__", repr(observer)))
+            if REQUEST_FINISHED.subscriptions:
+                # Not transactional: observability must never break the request it observes.
+                REQUEST_FINISHED.publish(RequestFinished(request, response, ctx, elapsed_ms))
         response["traceparent"] = ctx.traceparent
         response["X-Request-ID"] = request_id[:200]
         return response
-
-
-RequestObserver = Callable[[HttpRequest, HttpResponse, tracing.TraceContext, float], None]
-_observers: list[RequestObserver] = []
-
-
-def register_request_observer(observer: RequestObserver) -> None:
-    if observer not in _observers:
-        _observers.append(observer)

@@ -1,59 +1,28 @@
-"""The redaction hook: how the core redacts stored content without importing the guardrails app.
+"""Redacting stored content through the ``redact`` filter of the hook registry.
 
-The guardrails app registers its PII/secret engine in its ``AppConfig.ready()``::
-
-    register_redactor(engine.redact_text)
-
-Provenance calls :func:`redact` when a project keeps content ``redacted``. With no redactor
-registered, :func:`has_redactor` is false and callers keep only a hash: raw text is never
-stored for a project that asked for redaction.
+The guardrails app subscribes its PII/secret redactor in its ``AppConfig.ready()``; the core
+(provenance: envelopes, spans) calls :func:`redact` when a project keeps content
+``redacted``. With no redactor subscribed, :func:`has_redactor` is false and callers keep
+only a hash: raw text is never stored for a project that asked for redaction.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
-Redactor = Callable[[str], str]
+from governance import hooks
+from governance.hooks import REDACT, NoSubscriberError
 
-_lock = threading.Lock()
-# Replaced, never mutated, so readers iterate a stable tuple without the lock.
-_redactors: tuple[Redactor, ...] = ()
-
-
-class NoRedactorError(RuntimeError):
-    """``redact()`` was called while no redactor is registered."""
-
-
-def register_redactor(fn: Redactor) -> Redactor:
-    """Add ``fn`` (usable as a decorator); redactors run in registration order. Idempotent."""
-    global _redactors
-    with _lock:
-        if fn not in _redactors:
-            _redactors = (*_redactors, fn)
-    return fn
-
-
-def unregister_redactor(fn: Redactor) -> None:
-    global _redactors
-    with _lock:
-        _redactors = tuple(r for r in _redactors if r != fn)
+__all__ = ["NoSubscriberError", "has_redactor", "redact", "redact_value"]
 
 
 def has_redactor() -> bool:
-    return bool(_redactors)
+    return hooks.has_subscribers(REDACT)
 
 
 def redact(text: str) -> str:
-    """``text`` passed through every registered redactor; raises ``NoRedactorError`` when there is none."""
-    redactors = _redactors
-    if not redactors:
-        raise NoRedactorError("no redactor registered")
-    for fn in redactors:
-        text = fn(text)
-    return text
+    """``text`` passed through every redactor; raises ``NoSubscriberError`` when there is none."""
+    return hooks.apply(REDACT, text)
 
 
 def redact_value(value: Any) -> Any:
@@ -65,16 +34,3 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: redact_value(v) for k, v in value.items()}
     return value
-
-
-@contextmanager
-def isolated_redactors(*redactors: Redactor) -> Iterator[None]:
-    """Run a block with only ``redactors`` registered, then restore the previous ones (tests)."""
-    global _redactors
-    with _lock:
-        saved, _redactors = _redactors, tuple(redactors)
-    try:
-        yield
-    finally:
-        with _lock:
-            _redactors = saved

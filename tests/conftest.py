@@ -99,6 +99,18 @@ def make_key(alice_project) -> Callable[..., Persona]:
     return make
 
 
+@pytest.fixture
+def isolated_hooks():
+    """No subscriber on any hook for the test (the apps' receivers are back afterwards).
+
+    Subscribe what the test needs with ``hooks.subscribe`` or observe with ``hooks.capture``.
+    """
+    from governance import hooks
+
+    with hooks.isolated():
+        yield hooks
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     # Throttle counters, cached compiled policies and outages must not leak between tests.

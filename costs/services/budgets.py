@@ -114,8 +114,10 @@ def budget_reserve(
     pipeline: str = "",
     trace_id: str = "",
     run_id: str = "",
+    purpose: str = "",
     ttl_seconds: int = DEFAULT_HOLD_TTL_S,
     now: datetime | None = None,
+    budgets: list[Budget] | None = None,
 ) -> BudgetReservation:
     """Hold ``estimate`` against every applicable budget, or refuse with ``BudgetExceededError``.
 
@@ -129,9 +131,10 @@ def budget_reserve(
     if estimate < 0:
         raise ValueError("a budget estimate cannot be negative")
     now = now or timezone.now()
-    budgets = budgets_applicable(
-        project=project, api_key_id=api_key_id, feature=feature, customer=customer, pipeline=pipeline
-    )
+    if budgets is None:
+        budgets = budgets_applicable(
+            project=project, api_key_id=api_key_id, feature=feature, customer=customer, pipeline=pipeline
+        )
     for budget in budgets:
         budget.project = project  # the counter needs the time zone; saves a query per budget
     pairs = sorted(((b, budget_counter_current(budget=b, at=now)) for b in budgets), key=lambda p: p[1].pk)
@@ -144,8 +147,9 @@ def budget_reserve(
                 feature=feature,
                 customer=customer,
                 pipeline=pipeline,
-                trace_id=trace_id,
-                run_id=run_id,
+                trace_id=trace_id[:64],
+                run_id=run_id[:64],
+                purpose=purpose[:200],
                 created_at=now,
                 expires_at=now + timedelta(seconds=ttl_seconds),
             )
@@ -202,19 +206,25 @@ def budget_settle(
     actual = actual_nanos if actual_nanos is not None else usd_to_nanos(actual_usd or 0)
     if actual < 0:
         raise ValueError("an actual cost cannot be negative")
+    return _close(reservation_id, actual=actual, state=ReservationState.SETTLED)
+
+
+def budget_release(*, reservation_id: uuid.UUID | str) -> BudgetReservation:
+    """Give the holds back without spending, because the call was not made. Idempotent; a
+    reservation already settled stays settled."""
+    return _close(reservation_id, actual=0, state=ReservationState.RELEASED)
+
+
+def _close(reservation_id: uuid.UUID | str, *, actual: int, state: ReservationState) -> BudgetReservation:
     now = timezone.now()
     touched: list[int] = []
     with transaction.atomic():
         # The state transition is the claim: only the settle that moves the row out of
         # open/expired touches the counters, so settling twice cannot count twice.
         claim = BudgetReservation.objects.filter(pk=reservation_id)
-        if claim.filter(state=ReservationState.OPEN).update(
-            state=ReservationState.SETTLED, actual_nanos=actual, settled_at=now
-        ):
+        if claim.filter(state=ReservationState.OPEN).update(state=state, actual_nanos=actual, settled_at=now):
             release_hold = True
-        elif claim.filter(state=ReservationState.EXPIRED).update(
-            state=ReservationState.SETTLED, actual_nanos=actual, settled_at=now
-        ):
+        elif claim.filter(state=ReservationState.EXPIRED).update(state=state, actual_nanos=actual, settled_at=now):
             release_hold = False
         else:
             reservation = BudgetReservation.objects.filter(pk=reservation_id).first()
@@ -227,13 +237,9 @@ def budget_settle(
                 changes["held_nanos"] = F("held_nanos") - hold.amount_nanos
             BudgetCounter.objects.filter(pk=hold.counter_id).update(**changes)
             touched.append(hold.counter_id)
-    budget_alerts_check(counter_ids=touched)
+    if actual:
+        budget_alerts_check(counter_ids=touched)
     return BudgetReservation.objects.get(pk=reservation_id)
-
-
-def budget_release(*, reservation_id: uuid.UUID | str) -> BudgetReservation:
-    """Give the holds back without spending (the call was not made): a settle at zero."""
-    return budget_settle(reservation_id=reservation_id, actual_nanos=0)
 
 
 def budget_holds_release_expired(*, now: datetime | None = None, batch_size: int = 1000) -> int:

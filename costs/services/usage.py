@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -19,6 +20,7 @@ from costs.pricing import cost_nanos, usd_to_nanos
 from costs.reports import DUPLICATE_WINDOW
 from costs.services.prices import PriceBook
 from governance.llm import Usage, UsageEvent
+from governance.llm.types import PROVIDER_KINDS
 from governance.models import ApiKey, Project
 
 log = structlog.get_logger(__name__)
@@ -60,64 +62,129 @@ def _rollup_marks(
     )
 
 
-def _priced(
-    book: PriceBook, *, provider: str, provider_kind: str, model: str, usage: Usage, at: datetime
-) -> tuple[int | None, str, int | None]:
-    price = book.find(provider=provider, provider_kind=provider_kind, model=model, at=at)
-    if price is None:
-        return None, CostSource.UNKNOWN, None
-    return cost_nanos(usage, price.terms()), CostSource.PRICED, price.pk
+def usage_record_build(
+    *,
+    book: PriceBook,
+    project: Project | None,
+    source: str,
+    occurred_at: datetime,
+    provider: str,
+    provider_kind: str,
+    model: str,
+    usage: Usage,
+    reported_cost_nanos: int | None = None,
+    api_key_id: int | None = None,
+    client_id: str = "",
+    feature: str = "",
+    customer: str = "",
+    pipeline: str = "",
+    trace_id: str = "",
+    run_id: str = "",
+    step: str = "",
+    latency_ms: int | None = None,
+    status: str = UsageStatus.OK,
+    error_code: str = "",
+    attempt: int = 1,
+    request_hash: str = "",
+    simulated: bool = False,
+    reservation_id: str = "",
+) -> UsageRecord:
+    """The one place a ledger row is made and priced (unsaved): every writer and the budget
+    settlement go through it, so a call is priced the same wherever it is counted.
 
-
-def usage_record_from_event(event: UsageEvent) -> UsageRecord:
-    """Append the ledger row for one attempt of an LLM-client call, priced at the price in force then.
-
-    Called by the ``on_model_call`` hook in the caller's thread (and transaction). A model
-    without a price is recorded with an unknown cost (NULL), never zero.
+    A reported cost (ingest) is kept as reported; otherwise the price in force at
+    ``occurred_at`` applies, and a model without a price gets an unknown cost (NULL), never zero.
     """
+    price_id: int | None = None
+    cost: int | None
+    if reported_cost_nanos is not None:
+        cost, cost_source = reported_cost_nanos, str(CostSource.REPORTED)
+    else:
+        price = book.find(provider=provider, provider_kind=provider_kind, model=model, at=occurred_at)
+        if price is None:
+            cost, cost_source = None, str(CostSource.UNKNOWN)
+        else:
+            cost, cost_source, price_id = cost_nanos(usage, price.terms()), str(CostSource.PRICED), price.pk
+    return UsageRecord(
+        project=project,
+        api_key_id=api_key_id if api_key_id and project else None,
+        source=source,
+        client_id=client_id,
+        occurred_at=occurred_at,
+        feature=feature[:100],
+        customer=customer[:200],
+        pipeline=pipeline[:100],
+        trace_id=trace_id[:64],
+        run_id=run_id[:64],
+        step=step[:100],
+        provider=provider[:64],
+        provider_kind=provider_kind if provider_kind in PROVIDER_KINDS else "",
+        model=model[:200],
+        uncached_input_tokens=usage.uncached_input_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        output_tokens=usage.output_tokens,
+        cost_nanos=cost,
+        cost_source=cost_source,
+        price_id=price_id,
+        latency_ms=latency_ms,
+        status=status,
+        error_code=error_code[:64],
+        attempt=max(1, attempt),
+        request_hash=request_hash,
+        simulated=simulated,
+        reservation_id=_uuid_or_none(reservation_id),
+    )
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def usage_record_from_event(event: UsageEvent, *, book: PriceBook | None = None) -> UsageRecord:
+    """The (unsaved) ledger row for one attempt of a provider call, priced at the price in force then."""
     ctx = event.context
+    # The row's project is the context's; it is looked up, not trusted, so a stale id is no row's owner.
     project = Project.objects.filter(pk=ctx.project_id).first() if ctx.project_id else None
-    book = PriceBook.load(project_id=project.pk if project else None)
-    # The provider reports a dated snapshot (response_model) but prices are listed by the requested name.
-    cost, cost_source, price_id = _priced(
-        book,
+    return usage_record_build(
+        book=book or PriceBook.load(project_id=project.pk if project else None),
+        project=project,
+        source=UsageSource.CLIENT,
+        occurred_at=event.occurred_at,
+        # The provider reports a dated snapshot (response_model) but prices are listed by the requested name.
         provider=event.provider,
         provider_kind=event.provider_kind,
         model=event.model,
         usage=event.usage,
-        at=event.occurred_at,
-    )
-    record = UsageRecord(
-        project=project,
-        api_key_id=ctx.api_key_id if ctx.api_key_id and project else None,
-        source=UsageSource.CLIENT,
-        occurred_at=event.occurred_at,
-        feature=ctx.feature[:100],
-        customer=ctx.customer[:200],
-        pipeline=ctx.pipeline[:100],
-        trace_id=ctx.trace_id[:64],
-        run_id=ctx.run_id[:64],
-        step=ctx.step[:100],
-        provider=event.provider[:64],
-        provider_kind=event.provider_kind,
-        model=event.model[:200],
-        uncached_input_tokens=event.usage.uncached_input_tokens,
-        cache_read_tokens=event.usage.cache_read_tokens,
-        cache_write_tokens=event.usage.cache_write_tokens,
-        output_tokens=event.usage.output_tokens,
-        cost_nanos=cost,
-        cost_source=cost_source,
-        price_id=price_id,
+        api_key_id=ctx.api_key_id,
+        feature=ctx.feature,
+        customer=ctx.customer,
+        pipeline=ctx.pipeline,
+        trace_id=ctx.trace_id,
+        run_id=ctx.run_id,
+        step=ctx.step,
         latency_ms=max(0, round(event.latency_ms)),
         status=event.status,
-        error_code=(event.error_code or "")[:64],
-        attempt=max(1, event.attempt),
+        error_code=event.error_code or "",
+        attempt=event.attempt,
         request_hash=event.request_hash,
         simulated=event.simulated,
+        reservation_id=ctx.reservation_id,
     )
+
+
+def usage_record_append(*, event: UsageEvent) -> UsageRecord:
+    """Append the ledger row for one attempt of a provider call (the ``provider_call_attempted`` receiver).
+
+    Runs in the caller's thread and transaction.
+    """
+    record = usage_record_from_event(event)
     record.save()
-    if project is not None:
-        _rollup_marks(project=project, usage=[record])
+    if record.project is not None:
+        _rollup_marks(project=record.project, usage=[record])
     return record
 
 
@@ -170,43 +237,31 @@ def usage_ingest(*, project: Project, api_key: ApiKey | None, records: Sequence[
             result.duplicates.append(r.client_id)
             continue
         seen.add(r.client_id)
-        if r.cost_usd is not None:
-            cost: int | None = usd_to_nanos(r.cost_usd)
-            cost_source, price_id = str(CostSource.REPORTED), None
-        else:
-            cost, cost_source, price_id = _priced(
-                book, provider=r.provider, provider_kind=r.provider, model=r.model, usage=r.usage, at=r.occurred_at
-            )
-        result.costs[r.client_id] = cost
-        rows.append(
-            UsageRecord(
-                project=project,
-                api_key=api_key,
-                source=UsageSource.INGEST,
-                client_id=r.client_id,
-                occurred_at=r.occurred_at,
-                feature=r.feature,
-                customer=r.customer,
-                pipeline=r.pipeline,
-                trace_id=r.trace_id,
-                run_id=r.run_id,
-                step=r.step,
-                provider=r.provider,
-                provider_kind=r.provider if r.provider in {"openai", "anthropic", "offline"} else "",
-                model=r.model,
-                uncached_input_tokens=r.usage.uncached_input_tokens,
-                cache_read_tokens=r.usage.cache_read_tokens,
-                cache_write_tokens=r.usage.cache_write_tokens,
-                output_tokens=r.usage.output_tokens,
-                cost_nanos=cost,
-                cost_source=cost_source,
-                price_id=price_id,
-                latency_ms=r.latency_ms,
-                status=r.status,
-                attempt=r.attempt,
-                request_hash=r.request_hash,
-            )
+        record = usage_record_build(
+            book=book,
+            project=project,
+            source=UsageSource.INGEST,
+            occurred_at=r.occurred_at,
+            provider=r.provider,
+            provider_kind=r.provider,
+            model=r.model,
+            usage=r.usage,
+            reported_cost_nanos=usd_to_nanos(r.cost_usd) if r.cost_usd is not None else None,
+            api_key_id=api_key.pk if api_key else None,
+            client_id=r.client_id,
+            feature=r.feature,
+            customer=r.customer,
+            pipeline=r.pipeline,
+            trace_id=r.trace_id,
+            run_id=r.run_id,
+            step=r.step,
+            latency_ms=r.latency_ms,
+            status=r.status,
+            attempt=r.attempt,
+            request_hash=r.request_hash,
         )
+        result.costs[r.client_id] = record.cost_nanos
+        rows.append(record)
         result.created.append(r.client_id)
     # ignore_conflicts: a concurrent post of the same client_id committed first; ours is the duplicate.
     UsageRecord.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)

@@ -19,8 +19,8 @@ from governance.forms import ApiKeyCreateForm
 from governance.models import Alert, ApiKey, ModelEndpoint, Project, Provider
 from governance.services.alerts import alert_acknowledge
 from governance.services.api_keys import api_key_create, api_key_revoke
-from governance.services.models_gateway import breaker_list, breaker_reset
 from governance.services.projects import project_create, project_update
+from governance.services.provider_calls import breaker_list, breaker_reset
 
 
 @admin.register(Project)

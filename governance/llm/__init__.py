@@ -10,11 +10,9 @@ from governance.llm.breaker import (
     BreakerPermit,
     BreakerRegistry,
     BreakerSnapshot,
-    BreakerState,
     BreakerStore,
     CircuitBreaker,
     MemoryBreakerStore,
-    StateChange,
 )
 from governance.llm.breaker_redis import RedisBreakerStore
 from governance.llm.client import LlmClient, configure, get_client
@@ -28,30 +26,25 @@ from governance.llm.errors import (
     ProviderTimeoutError,
     RetryBudgetExhaustedError,
 )
-from governance.llm.hooks import (
-    clear_subscribers,
-    isolated_subscribers,
-    on_breaker_state_change,
-    on_model_call,
-    publish_breaker_state_change,
-    publish_model_call,
-    remove_breaker_state_change_subscriber,
-    remove_model_call_subscriber,
-)
+from governance.llm.hooks import BREAKER_STATE_CHANGED, PROVIDER_CALL_ATTEMPTED
 from governance.llm.types import (
     BreakerConfig,
+    BreakerState,
     CallContext,
     ChatMessage,
     ChatRequest,
     ChatResult,
     ProviderConfig,
     RetryConfig,
+    StateChange,
     Usage,
     UsageEvent,
     compute_request_hash,
 )
 
 __all__ = [
+    "BREAKER_STATE_CHANGED",
+    "PROVIDER_CALL_ATTEMPTED",
     "BreakerConfig",
     "BreakerOpenError",
     "BreakerPermit",
@@ -79,15 +72,7 @@ __all__ = [
     "StateChange",
     "Usage",
     "UsageEvent",
-    "clear_subscribers",
     "compute_request_hash",
     "configure",
     "get_client",
-    "isolated_subscribers",
-    "on_breaker_state_change",
-    "on_model_call",
-    "publish_breaker_state_change",
-    "publish_model_call",
-    "remove_breaker_state_change_subscriber",
-    "remove_model_call_subscriber",
 ]

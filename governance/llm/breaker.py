@@ -35,12 +35,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from governance.llm import hooks
 from governance.llm.errors import BreakerOpenError
 from governance.llm.types import BreakerConfig
+from governance.llm.types import BreakerState as BreakerState  # re-exported: defined with the other plain values
+from governance.llm.types import StateChange as StateChange
 
 logger = logging.getLogger(__name__)
 
@@ -51,31 +52,6 @@ Clock = Callable[[], float]
 OUTCOME_SUCCESS = 0
 OUTCOME_FAILED = 1
 OUTCOME_SLOW = 2
-
-
-class BreakerState(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-@dataclass(frozen=True, slots=True)
-class StateChange:
-    """A transition, delivered to ``on_state_change`` listeners.
-
-    ``reason`` is one of ``failure_rate``, ``slow_call_rate`` (CLOSED → OPEN),
-    ``cool_down_elapsed`` (OPEN → HALF_OPEN), ``probes_failed``, ``probes_slow``,
-    ``probes_timed_out`` (HALF_OPEN → OPEN), ``probes_succeeded`` (HALF_OPEN →
-    CLOSED) and ``reset``. The rates are those that decided it.
-    """
-
-    key: str
-    previous: BreakerState
-    current: BreakerState
-    reason: str
-    failure_rate: float
-    slow_call_rate: float
-    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +305,7 @@ class BreakerRegistry:
 
         A transition is delivered once, in the process whose acquire/record
         caused it, after the store step; a listener that raises is logged.
-        For app wiring prefer ``hooks.on_breaker_state_change``, which every
+        For app wiring prefer the ``breaker_state_changed`` hook, which every
         registry publishes to and which survives ``configure()``.
         """
         with self._lock:
@@ -365,7 +341,7 @@ class BreakerRegistry:
                     listener(change)
                 except Exception:
                     logger.exception("breaker state-change listener %r failed", listener)
-            hooks.publish_breaker_state_change(change)
+            hooks.BREAKER_STATE_CHANGED.publish(change)
 
 
 class CircuitBreaker:

@@ -9,6 +9,8 @@ the retry policy and ``breaker`` for the breaker's semantics.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 import re
@@ -128,7 +130,7 @@ class LlmClient:
         def report(
             attempt: int, reply: ProviderReply | None, error: LlmError | None, duration_s: float, status: CallStatus
         ) -> None:
-            hooks.publish_model_call(
+            hooks.PROVIDER_CALL_ATTEMPTED.publish(
                 UsageEvent(
                     provider=provider.name,
                     provider_kind=provider.kind,
@@ -168,14 +170,20 @@ class LlmClient:
         *,
         breaker_model: str,
         context: CallContext | None = None,
+        usage_model: str | None = None,
+        input_tokens: int = 0,
     ) -> dict[str, Any]:
         """POST ``payload`` to ``{base_url}/{path}`` through the same breaker and retries.
 
         For non-chat endpoints such as a remote text classifier; the breaker key is
-        ``"{provider.name}:{breaker_model}"``. No ``UsageEvent`` is published (there
-        are no tokens to price). The ``offline`` kind answers with the simulator's
-        verdict for ``payload["text"]``. Sends ``Authorization: Bearer`` when the
-        provider names an API key variable.
+        ``"{provider.name}:{breaker_model}"``. The ``offline`` kind answers with the simulator's
+        verdict for ``payload["text"]``. Sends ``Authorization: Bearer`` when the provider names
+        an API key variable.
+
+        With ``usage_model`` each attempt publishes a ``UsageEvent`` for that model name, as a
+        chat call does, so the endpoint's use is priced and budgeted: its input tokens are what
+        the answer reports (``usage.prompt_tokens`` or ``usage.input_tokens``), else the
+        caller's ``input_tokens``. Without it nothing is published.
         """
         context = context or CallContext()
         if provider.kind == "offline":
@@ -194,7 +202,34 @@ class LlmClient:
                     raise ProviderResponseError("response is not a JSON object", provider=provider.name)
                 return body
 
-        result, _ = self._execute(provider, f"{provider.name}:{breaker_model}", once, None)
+        report: Callable[[int, dict[str, Any] | None, LlmError | None, float, CallStatus], None] | None = None
+        if usage_model is not None:
+            request_hash = _payload_hash(provider.kind, usage_model, path, payload)
+
+            def report(
+                attempt: int, body: dict[str, Any] | None, error: LlmError | None, duration_s: float, status: CallStatus
+            ) -> None:
+                hooks.PROVIDER_CALL_ATTEMPTED.publish(
+                    UsageEvent(
+                        provider=provider.name,
+                        provider_kind=provider.kind,
+                        model=usage_model,
+                        response_model="",
+                        usage=Usage(uncached_input_tokens=_reported_input_tokens(body, input_tokens))
+                        if body is not None
+                        else _ZERO_USAGE,
+                        latency_ms=duration_s * 1000.0,
+                        status=status,
+                        attempt=attempt,
+                        error_code=error.code if error else None,
+                        request_hash=request_hash,
+                        context=context,
+                        occurred_at=datetime.fromtimestamp(self._clock(), UTC),
+                        simulated=provider.kind == "offline",
+                    )
+                )
+
+        result, _ = self._execute(provider, f"{provider.name}:{breaker_model}", once, report)
         return result
 
     def close(self) -> None:
@@ -354,6 +389,23 @@ class LlmClient:
         return budget
 
 
+def _payload_hash(kind: str, model: str, path: str, payload: Mapping[str, Any]) -> str:
+    canonical = {"provider_kind": kind, "model": model, "path": path, "payload": payload}
+    encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _reported_input_tokens(body: Mapping[str, Any], default: int) -> int:
+    """The input tokens an endpoint says it processed (OpenAI or Anthropic style), else ``default``."""
+    usage = body.get("usage")
+    if isinstance(usage, Mapping):
+        for name in ("prompt_tokens", "input_tokens"):
+            value = usage.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                return value
+    return default
+
+
 _client: LlmClient | None = None
 _client_lock = threading.Lock()
 
@@ -378,7 +430,7 @@ def configure(
     """Replace the process-wide client (start-up or tests) and return it.
 
     Without ``breaker_store``: Redis when ``REDIS_URL`` is set, else memory.
-    Subscribers of ``hooks.on_breaker_state_change`` keep receiving transitions;
+    Subscribers of the ``breaker_state_changed`` hook keep receiving transitions;
     listeners added with ``client.breakers.on_state_change`` stay on the old client.
     """
     global _client

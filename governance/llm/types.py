@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -137,6 +138,8 @@ class CallContext:
     run_id: str = ""
     step: str = ""
     purpose: str = ""
+    #: The budget reservation this call spends against (``costs.services.spending``), if any.
+    reservation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,3 +258,28 @@ def compute_request_hash(provider_kind: str, request: ChatRequest) -> str:
     }
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A transition, delivered to ``on_state_change`` listeners.
+
+    ``reason`` is one of ``failure_rate``, ``slow_call_rate`` (CLOSED → OPEN),
+    ``cool_down_elapsed`` (OPEN → HALF_OPEN), ``probes_failed``, ``probes_slow``,
+    ``probes_timed_out`` (HALF_OPEN → OPEN), ``probes_succeeded`` (HALF_OPEN →
+    CLOSED) and ``reset``. The rates are those that decided it.
+    """
+
+    key: str
+    previous: BreakerState
+    current: BreakerState
+    reason: str
+    failure_rate: float
+    slow_call_rate: float
+    at: float

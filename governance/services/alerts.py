@@ -11,12 +11,20 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from prometheus_client import Counter
 
+from governance import hooks
 from governance.choices import AlertKind, AlertSeverity
+from governance.hooks import ALERT_RAISED, AlertRaised
 from governance.models import Alert, Project
-from governance.signals import alert_raised
 
 log = structlog.get_logger(__name__)
+
+ALERTS_RAISED = Counter(
+    "arbiter_alerts_raised_total",
+    "Alerts raised (new) and repeated within their period, by kind and severity",
+    ["kind", "severity", "repeat"],
+)
 
 
 def _period_key(now: datetime, period_seconds: int) -> str:
@@ -63,11 +71,37 @@ def alert_raise(
         except IntegrityError:
             Alert.objects.filter(dedupe_key=dedupe_key).update(count=F("count") + 1, last_seen_at=now)
     alert = Alert.objects.get(dedupe_key=dedupe_key)
-    log.warning(
-        "alert.raised", kind=str(kind), subject=subject, severity=str(severity), created=created, count=alert.count
+    hooks.publish(
+        ALERT_RAISED,
+        AlertRaised(
+            alert_id=alert.pk,
+            kind=str(alert.kind),
+            severity=str(alert.severity),
+            subject=alert.subject,
+            message=alert.message,
+            project_id=alert.project_id,
+            created=created,
+            count=alert.count,
+        ),
     )
-    alert_raised.send(sender=Alert, alert=alert, created=created)
     return alert
+
+
+def alert_observe(event: AlertRaised) -> None:
+    """The ``alert_raised`` receiver's service: a structured log line and a counter per kind and
+    severity, so an alert reaches the logs and Prometheus whatever delivery channels exist."""
+    ALERTS_RAISED.labels(event.kind, event.severity, "no" if event.created else "yes").inc()
+    log.warning(
+        "alert.raised",
+        alert_id=event.alert_id,
+        kind=event.kind,
+        severity=event.severity,
+        subject=event.subject,
+        project_id=event.project_id,
+        created=event.created,
+        count=event.count,
+        message=event.message,
+    )
 
 
 def alert_acknowledge(*, alert: Alert, user: AbstractBaseUser | None) -> Alert:

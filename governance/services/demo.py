@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from governance import hooks
 from governance.choices import ContentStorage, ProviderKind
-from governance.demo import demo_seeders
+from governance.hooks import DEMO_SEED_REQUESTED, DemoSeedRequested
 from governance.models import ApiKey, ModelEndpoint, Project, Provider
 from governance.services.api_keys import IssuedKey, api_key_create, api_key_revoke
 from governance.services.projects import project_get_or_create
@@ -59,10 +60,9 @@ def demo_seed(*, issue_key: bool = False) -> DemoSeedResult:
             project.refresh_from_db()
         offline_provider_ensure()
     result = DemoSeedResult(project=project, created=created)
-    for name, seeder in demo_seeders():
-        with transaction.atomic():
-            seeder(project)
-        result.seeded.append(name)
+    with transaction.atomic():
+        hooks.publish(DEMO_SEED_REQUESTED, DemoSeedRequested(project_id=project.pk, slug=project.slug))
+    result.seeded = [sub.name.split(".")[0] for sub in DEMO_SEED_REQUESTED.subscriptions]  # the apps
     if issue_key:
         for old in ApiKey.objects.filter(project=project, name=DEMO_KEY_NAME, revoked_at__isnull=True):
             api_key_revoke(api_key=old)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from governance import hooks
+from governance.hooks import PROJECT_CREATED, ProjectCreated
 from governance.models import Project
-from governance.signals import project_created
 
 
 @transaction.atomic
@@ -15,8 +16,13 @@ def project_create(*, slug: str, name: str, **settings: object) -> Project:
     project = Project(slug=slug, name=name, **settings)
     project.full_clean()
     project.save()
-    project_created.send(sender=Project, project=project)
+    hooks.publish(PROJECT_CREATED, ProjectCreated(project_id=project.pk, slug=project.slug))
     return project
+
+
+def project_get(*, project_id: int) -> Project:
+    """The project a hook's payload names (receivers hand it to the services that take a project)."""
+    return Project.objects.get(pk=project_id)
 
 
 def project_update(*, project: Project) -> Project:

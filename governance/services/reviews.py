@@ -2,18 +2,22 @@
 
 An envelope's review state is derived from its ``Review`` rows: the ``state_after`` of the
 latest one, or ``pending`` while there is none. ``ReviewItem.state`` is that derivation kept
-up to date in the same transaction, so the queue can filter on it.
+up to date in the same transaction, so the queue can filter on it. A decision (approve,
+reject, override) is published on the transactional ``review_decided`` hook in that same
+transaction.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from governance import hooks
 from governance.errors import ArbiterError, ConflictError, NotFoundError
+from governance.hooks import REVIEW_DECIDED, ReviewDecided
 from governance.models import ApiKey, DecisionEnvelope, Review, ReviewItem
 from governance.models.provenance import DecisionType, Outcome, ReviewAction, ReviewState
 from governance.services.envelopes import envelope_append
@@ -38,18 +42,20 @@ def review_append(
     envelope: DecisionEnvelope,
     action: str,
     note: str,
-    reviewer: User | None = None,
+    reviewer: AbstractBaseUser | None = None,
     api_key: ApiKey | None = None,
-    assignee: User | None = None,
+    assignee: AbstractBaseUser | None = None,
     corrected_output: Any = None,
 ) -> Review:
     """Record one review action on an envelope in the review queue.
 
     ``override`` needs ``corrected_output`` and appends a correction envelope (type
     ``review_override``, parent = the original) carrying it; ``assign`` needs ``assignee``.
-    A decided item (approved, rejected, overridden) takes no more actions. Raises
-    ``ArbiterError``: ``note_required``, ``invalid_review`` (400), ``not_in_review`` (404),
-    ``review_closed`` (409).
+    A decided item (approved, rejected, overridden) takes no more actions. A decision is
+    published on ``review_decided`` before the transaction commits: a subscriber that raises
+    rolls the review (and its correction envelope) back, and the error reaches the caller.
+    Raises ``ArbiterError``: ``note_required``, ``invalid_review`` (400), ``not_in_review``
+    (404), ``review_closed`` (409).
     """
     if action not in ReviewAction.values:
         raise ArbiterError("invalid_review", f"action must be one of {', '.join(ReviewAction.values)}.")
@@ -68,7 +74,11 @@ def review_append(
         raise NotFoundError("This envelope is not in the review queue.", code="not_in_review")
     if not item.is_open:
         raise ConflictError("review_closed", f"This review is already decided ({item.state}).")
-    label = reviewer.get_username() if reviewer is not None else f"api-key:{api_key.prefix}"  # type: ignore[union-attr]
+    if reviewer is not None:
+        label = reviewer.get_username()
+    else:
+        assert api_key is not None  # checked above: a review has a reviewer or a key
+        label = f"api-key:{api_key.prefix}"
     correction = None
     if action == ReviewAction.OVERRIDE:
         correction = envelope_append(
@@ -78,7 +88,7 @@ def review_append(
             trace_id=envelope.trace_id,
             span_id=envelope.span_id,
             parent=envelope,
-            actor={"user": label} if reviewer is not None else {"api_key_id": api_key.pk},  # type: ignore[union-attr]
+            actor={"user": label} if reviewer is not None else {"api_key_id": api_key.pk if api_key else None},
             output=corrected_output,
             versions=envelope.versions,
             rationale=note,
@@ -91,17 +101,38 @@ def review_append(
         item=item,
         action=action,
         note=note,
-        reviewer=reviewer,
+        # By id: the admin hands over ``request.user`` typed as the abstract user.
+        reviewer_id=reviewer.pk if reviewer is not None else None,
         reviewer_api_key=api_key,
         reviewer_label=label,
-        assignee=assignee,
+        assignee_id=assignee.pk if assignee is not None else None,
         correction=correction,
         state_after=state_after,
         created_at=now,
     )
     item.state = state_after
     if assignee is not None:
-        item.assignee = assignee  # type: ignore[assignment]
+        item.assignee_id = assignee.pk
     item.updated_at = now
     item.save(update_fields=["state", "assignee", "updated_at"])
+    if not item.is_open:
+        hooks.publish(
+            REVIEW_DECIDED,
+            ReviewDecided(
+                review_id=review.pk,
+                item_id=item.pk,
+                envelope_id=str(envelope.pk),
+                project_id=envelope.project_id,
+                trace_id=envelope.trace_id,
+                action=str(action),
+                state_after=str(state_after),
+                reviewer=label,
+                reviewer_user_id=reviewer.pk if reviewer is not None else None,
+                reviewer_api_key_id=api_key.pk if api_key is not None else None,
+                note=note,
+                correction_envelope_id=str(correction.pk) if correction is not None else None,
+                corrected_output=corrected_output,
+                decided_at=now,
+            ),
+        )
     return review

@@ -14,7 +14,7 @@ would this rule have matched" view, `parse_verdict` reads a judge model's JSON v
 RE2-backed JSON Schema validator, and `DEFAULT_POLICY_RULES` seeds the ``default`` policy.
 """
 
-from guardrails.engine.backends import Backends, ClassifierBackend, GuardTimeout, LlmJudge
+from guardrails.engine.backends import BackendRefused, Backends, ClassifierBackend, GuardTimeout, LlmJudge
 from guardrails.engine.compiler import (
     CompiledPolicy,
     cache_info,
@@ -51,6 +51,7 @@ __all__ = [
     "GUARD_VERDICTS",
     "KINDS",
     "Action",
+    "BackendRefused",
     "Backends",
     "CheckResult",
     "ClassifierBackend",

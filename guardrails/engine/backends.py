@@ -4,7 +4,9 @@ The engine never opens a connection itself: the Django layer passes a `Backends`
 classifier per backend name (a classifier rule's ``backend`` setting) (e.g. ``"remote"`` over the shared LLM client) and
 an LLM judge. Timeouts are the backend's job (the HTTP client has one); a backend signals
 one by raising `GuardTimeout` or the built-in `TimeoutError`, or any exception whose class
-name contains ``Timeout`` (e.g. ``httpx.ReadTimeout``).
+name contains ``Timeout`` (e.g. ``httpx.ReadTimeout``). A backend that declines to make its
+call (e.g. a budget refused it) raises `BackendRefused` with a stable code, which becomes the
+guard error's code.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ from guardrails.engine.types import RuleSpec
 
 class GuardTimeout(TimeoutError):
     """Raised by a backend whose call ran out of time."""
+
+
+class BackendRefused(Exception):
+    """Raised by a backend that did not make its call, with the guard error code to record
+    (e.g. ``budget_exceeded``); the rule's fail mode applies as for any guard error."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @runtime_checkable

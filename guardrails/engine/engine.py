@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from guardrails.engine.backends import Backends, is_timeout
+from guardrails.engine.backends import BackendRefused, Backends, is_timeout
 from guardrails.engine.compiler import (
     RAW,
     SKELETON,
@@ -146,7 +146,9 @@ class _Run:
             self.decision = Decision.BLOCK
 
     def exception(self, program: RuleProgram, exc: BaseException, code: str = "rule_error") -> None:
-        if is_timeout(exc):
+        if isinstance(exc, BackendRefused):
+            code = exc.code
+        elif is_timeout(exc):
             code = "timeout"
         self.error(program, code, f"{type(exc).__name__}: {exc}")
 

@@ -45,3 +45,25 @@ def test_concurrent_raisers_converge_on_one_alert(postgres_required):
         ids = set(pool.map(raise_one, range(16)))
     assert len(ids) == 1
     assert Alert.objects.get().count == 16
+
+
+@pytest.mark.django_db
+def test_every_raise_reaches_the_alert_raised_subscriber_a_log_line_and_a_counter(caplog):
+    import logging
+
+    from governance import hooks
+    from governance.services.alerts import ALERTS_RAISED
+
+    new = ALERTS_RAISED.labels("ledger_broken", "critical", "no")
+    repeat = ALERTS_RAISED.labels("ledger_broken", "critical", "yes")
+    before = (new._value.get(), repeat._value.get())
+    with hooks.capture(hooks.ALERT_RAISED) as seen, caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            alert_raise(kind=AlertKind.LEDGER_BROKEN, subject="ledger:1", message="gap", severity="critical")
+    assert [(e.kind, e.severity, e.created, e.count) for e in seen] == [
+        ("ledger_broken", "critical", True, 1),
+        ("ledger_broken", "critical", False, 2),
+    ]
+    assert (new._value.get(), repeat._value.get()) == (before[0] + 1, before[1] + 1)
+    logged = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "alert.raised"]
+    assert [(m["subject"], m["count"]) for m in logged] == [("ledger:1", 1), ("ledger:1", 2)]

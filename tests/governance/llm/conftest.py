@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 import redis
 
+from governance import hooks
 from governance.llm import (
+    PROVIDER_CALL_ATTEMPTED,
     BreakerStore,
     LlmClient,
     MemoryBreakerStore,
     RedisBreakerStore,
     UsageEvent,
-    isolated_subscribers,
-    on_model_call,
 )
 from governance.llm.providers.offline import reset_offline_counters
 from tests.governance.llm.factories import TEST_KEY, TEST_KEY_ENV, FakeClock, SleepRecorder
@@ -34,7 +34,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # and the simulator's fail_first_n counters must start at zero.
     monkeypatch.setenv(TEST_KEY_ENV, TEST_KEY)
     reset_offline_counters()
-    with isolated_subscribers():
+    with hooks.isolated():
         yield
     reset_offline_counters()
 
@@ -52,7 +52,7 @@ def sleeps() -> SleepRecorder:
 @pytest.fixture
 def events() -> list[UsageEvent]:
     recorded: list[UsageEvent] = []
-    on_model_call(recorded.append)
+    hooks.subscribe(PROVIDER_CALL_ATTEMPTED, recorded.append)
     return recorded
 
 

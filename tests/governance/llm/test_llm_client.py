@@ -11,7 +11,9 @@ from email.utils import format_datetime
 
 import pytest
 
+from governance import hooks
 from governance.llm import (
+    PROVIDER_CALL_ATTEMPTED,
     BreakerConfig,
     BreakerOpenError,
     BreakerState,
@@ -30,7 +32,6 @@ from governance.llm import (
     Usage,
     UsageEvent,
     compute_request_hash,
-    on_model_call,
 )
 from tests.governance.llm.factories import (
     FAST_BREAKER,
@@ -514,11 +515,11 @@ def test_breaker_trip_notifies_listeners(breaker_client: LlmClient, fake_provide
 def test_a_failing_subscriber_never_breaks_the_call(
     client: LlmClient, fake_provider: FakeProviderServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    @on_model_call
     def broken(event: UsageEvent) -> None:
         raise RuntimeError("ledger down")
 
-    with caplog.at_level(logging.ERROR, logger="governance.llm.hooks"):
+    hooks.subscribe(PROVIDER_CALL_ATTEMPTED, broken)
+    with caplog.at_level(logging.ERROR, logger="governance.hooks"):
         result = client.complete(openai_provider(fake_provider.openai_base_url), chat())
 
     assert result.text == "fake reply"

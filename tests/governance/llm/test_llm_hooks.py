@@ -1,10 +1,13 @@
+"""The LLM client's two hooks on the registry: usage per attempt, breaker transitions."""
+
 from __future__ import annotations
 
-import logging
+from datetime import UTC, datetime
 
-import pytest
-
+from governance import hooks
 from governance.llm import (
+    BREAKER_STATE_CHANGED,
+    PROVIDER_CALL_ATTEMPTED,
     BreakerConfig,
     BreakerRegistry,
     CallContext,
@@ -12,17 +15,10 @@ from governance.llm import (
     StateChange,
     Usage,
     UsageEvent,
-    isolated_subscribers,
-    on_breaker_state_change,
-    on_model_call,
-    publish_model_call,
 )
-from governance.llm.hooks import clear_subscribers, remove_model_call_subscriber
 
 
 def make_event() -> UsageEvent:
-    from datetime import UTC, datetime
-
     return UsageEvent(
         provider="p",
         provider_kind="openai",
@@ -40,59 +36,32 @@ def make_event() -> UsageEvent:
     )
 
 
-def test_subscribers_receive_events_once_even_if_subscribed_twice() -> None:
-    seen: list[UsageEvent] = []
-    on_model_call(seen.append)
-    on_model_call(seen.append)
-
-    publish_model_call(make_event())
-
-    assert len(seen) == 1
-
-
-def test_a_failing_subscriber_is_logged_and_the_others_still_run(caplog: pytest.LogCaptureFixture) -> None:
-    seen: list[UsageEvent] = []
-
-    @on_model_call
+def test_a_failing_usage_subscriber_is_counted_under_the_events_trace_and_the_others_still_run() -> None:
     def broken(event: UsageEvent) -> None:
         raise RuntimeError("ledger down")
 
-    on_model_call(seen.append)
-
-    with caplog.at_level(logging.ERROR, logger="governance.llm.hooks"):
-        publish_model_call(make_event())
-
+    name = f"{__name__}.{broken.__qualname__}"
+    counter = hooks.SUBSCRIBER_FAILURES.labels("provider_call_attempted", name)
+    before = counter._value.get()
+    hooks.subscribe(PROVIDER_CALL_ATTEMPTED, broken)
+    with hooks.capture(PROVIDER_CALL_ATTEMPTED) as seen:
+        PROVIDER_CALL_ATTEMPTED.publish(make_event())
     assert len(seen) == 1
-    assert "ledger down" in caplog.text
-    assert "trace_id=t" in caplog.text
+    assert counter._value.get() == before + 1
+    assert PROVIDER_CALL_ATTEMPTED._trace_of(make_event()) == "t"
 
 
-def test_remove_clear_and_isolate() -> None:
-    seen: list[UsageEvent] = []
-    on_model_call(seen.append)
-    with isolated_subscribers():
-        publish_model_call(make_event())
-    publish_model_call(make_event())
-    remove_model_call_subscriber(seen.append)
-    publish_model_call(make_event())
-    on_model_call(seen.append)
-    clear_subscribers()
-    publish_model_call(make_event())
-
-    assert len(seen) == 1
-
-
-def test_breaker_transitions_reach_the_global_hook_whichever_registry_caused_them() -> None:
+def test_breaker_transitions_reach_the_hook_whichever_registry_caused_them() -> None:
     seen: list[str] = []
 
-    @on_breaker_state_change
     def alert(change: StateChange) -> None:
         seen.append(f"{change.key} {change.previous}->{change.current} {change.reason}")
 
-    @on_breaker_state_change
     def broken(change: StateChange) -> None:
         raise RuntimeError("alerting down")
 
+    hooks.subscribe(BREAKER_STATE_CHANGED, broken)
+    hooks.subscribe(BREAKER_STATE_CHANGED, alert)
     breaker = BreakerRegistry(MemoryBreakerStore(), clock=lambda: 0.0).get(
         "p:m", BreakerConfig(window_size=1, minimum_calls=1)
     )

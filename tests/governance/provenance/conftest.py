@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from governance import redaction
+from governance import hooks
 from governance.models import DecisionEnvelope, Project
 from governance.services.envelopes import envelope_append
 
@@ -31,8 +31,8 @@ def make_envelope(alice_project: Project) -> Callable[..., DecisionEnvelope]:
 
 @pytest.fixture(autouse=True)
 def _no_redactor() -> Iterator[None]:
-    # The guardrails app registers its engine in ready(); these tests choose their own.
-    with redaction.isolated_redactors():
+    # The guardrails app subscribes its engine in ready(); these tests choose their own.
+    with hooks.isolated(hooks.REDACT):
         yield
 
 
@@ -43,5 +43,6 @@ def redact_digits(text: str) -> str:
 @pytest.fixture
 def star_redactor() -> Iterator[Callable[[str], str]]:
     """A stand-in for the guardrails engine: hides every digit."""
-    with redaction.isolated_redactors(redact_digits):
+    with hooks.isolated(hooks.REDACT):
+        hooks.subscribe(hooks.REDACT, redact_digits)
         yield redact_digits

@@ -1,10 +1,14 @@
-"""Calling a model by the names configured in the admin.
+"""Calling a configured model provider: the ``Provider`` rows of the admin, through the one LLM client.
 
-Every app calls models through :func:`model_call`: it resolves the ``Provider`` row into the
-plain-Python client's ``ProviderConfig``, fills the call context from the current trace and
-the caller's project/feature/customer tags, and goes through the shared client (breaker,
-retries, usage event). The cost ledger and provenance spans hear of the call through
-``governance.llm.hooks``; nothing here knows about them.
+:func:`provider_call` resolves the ``Provider`` row into the plain-Python client's
+``ProviderConfig``, fills the call context from the current trace and the caller's tags, and
+goes through the shared client (breaker, retries, one ``provider_call_attempted`` hook per
+attempt). The cost ledger and provenance spans hear of each attempt through that hook;
+nothing here knows about them.
+
+This is the raw verb. Every call Arbiter makes is budgeted: the guard's tiers wrap it in the
+costs app's spending protocol (``costs.services.spending``), and everything above guardrails
+calls models only through orchestration's governed model call.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from governance import tracing
+from governance.choices import AlertKind, AlertSeverity
 from governance.errors import ArbiterError
 from governance.llm import (
     BreakerConfig,
@@ -27,6 +32,7 @@ from governance.llm import (
     get_client,
 )
 from governance.models import ModelEndpoint, Project, Provider
+from governance.services.alerts import alert_raise
 
 
 def provider_config(provider: Provider) -> ProviderConfig:
@@ -57,6 +63,20 @@ def provider_config(provider: Provider) -> ProviderConfig:
     )
 
 
+def provider_call_deadline_s(provider: Provider) -> float:
+    """The longest one call to ``provider`` can take through the client, all attempts included.
+
+    Per attempt: waiting for a pooled connection and connecting (each bounded by the connect
+    timeout), sending and reading (each bounded by the read timeout, which the client also uses
+    as its write timeout); between attempts at most ``backoff_max_s`` (a ``Retry-After`` asking
+    for more is not retried). Budget holds live at least this long, so a call cannot settle
+    after its hold expired. The read timeout bounds each read, not the whole body: a provider
+    trickling bytes can outlast it, and such a late settle is recorded as an overrun.
+    """
+    per_attempt = 2 * provider.connect_timeout_s + 2 * provider.read_timeout_s
+    return provider.max_attempts * per_attempt + (provider.max_attempts - 1) * provider.backoff_max_s
+
+
 @dataclass(frozen=True)
 class ModelRef:
     provider: Provider
@@ -73,7 +93,7 @@ def model_resolve(*, provider: str, model: str) -> ModelRef:
     return ModelRef(provider=row, model=model)
 
 
-def model_call(
+def provider_call(
     *,
     provider: Provider,
     model: str,
@@ -90,8 +110,13 @@ def model_call(
     run_id: str = "",
     step: str = "",
     purpose: str = "",
+    reservation_id: str = "",
 ) -> ChatResult:
-    """One model call through the shared client. Raises ``governance.llm.LlmError`` subclasses."""
+    """One chat call through the shared client. Raises ``governance.llm.LlmError`` subclasses.
+
+    ``reservation_id`` (a budget reservation of ``costs.services.spending``) travels in the call
+    context to every attempt's usage event, so the ledger rows name the reservation they settle.
+    """
     ctx = tracing.current()
     context = CallContext(
         trace_id=ctx.trace_id if ctx else "",
@@ -104,6 +129,7 @@ def model_call(
         run_id=run_id,
         step=step,
         purpose=purpose,
+        reservation_id=reservation_id,
     )
     request = ChatRequest(
         model=model,
@@ -126,11 +152,8 @@ def breaker_reset(*, key: str) -> None:
     get_client().breakers.reset(key)
 
 
-def breaker_state_changed(change: StateChange) -> None:
+def breaker_alert(change: StateChange) -> None:
     """Raise an alert when a breaker opens; one per breaker per alert period."""
-    from governance.choices import AlertKind, AlertSeverity
-    from governance.services.alerts import alert_raise
-
     if str(change.current) != "open":
         return
     alert_raise(

@@ -1,16 +1,15 @@
-"""The Django side of the LLM client: provider rows, breaker alerts, the breakers page, metrics."""
+"""Calling configured providers: provider rows, breaker alerts, the breakers page, metrics."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
-from governance import tracing
+from governance import hooks, tracing
 from governance.choices import AlertKind, ProviderKind
-from governance.llm import BreakerOpenError, MemoryBreakerStore, ProviderHTTPError, UsageEvent, configure, on_model_call
-from governance.llm.hooks import remove_model_call_subscriber
+from governance.llm import PROVIDER_CALL_ATTEMPTED, BreakerOpenError, MemoryBreakerStore, ProviderHTTPError, configure
 from governance.models import Alert, ModelEndpoint, Provider
-from governance.services.models_gateway import model_call, model_resolve
+from governance.services.provider_calls import model_resolve, provider_call
 from tests.support.fake_provider import openai_reply
 
 pytestmark = pytest.mark.django_db
@@ -25,10 +24,8 @@ def client_with_memory_breakers():
 
 @pytest.fixture
 def events():
-    seen: list[UsageEvent] = []
-    on_model_call(seen.append)
-    yield seen
-    remove_model_call_subscriber(seen.append)
+    with hooks.capture(PROVIDER_CALL_ATTEMPTED) as seen:
+        yield seen
 
 
 @pytest.fixture
@@ -53,7 +50,7 @@ def test_model_call_carries_project_and_trace_into_the_usage_event(
     fake_provider.enqueue(json=openai_reply(text="hello", prompt_tokens=20, cached_tokens=5, completion_tokens=3))
     ctx = tracing.context_from_traceparent(None)
     with tracing.activate(ctx):
-        result = model_call(
+        result = provider_call(
             provider=http_provider, model="gpt-test", messages=[("user", "hi")], project=alice_project, feature="faq"
         )
     assert result.text == "hello"
@@ -74,10 +71,10 @@ def test_breaker_trip_raises_one_alert_and_rejects_without_a_network_call(
         fake_provider.enqueue(status=500, json={"error": {"message": "down", "type": "server_error"}})
     for _ in range(4):
         with pytest.raises(ProviderHTTPError):
-            model_call(provider=http_provider, model="gpt-test", messages=[("user", "hi")])
+            provider_call(provider=http_provider, model="gpt-test", messages=[("user", "hi")])
     sent = fake_provider.request_count
     with pytest.raises(BreakerOpenError):
-        model_call(provider=http_provider, model="gpt-test", messages=[("user", "hi")])
+        provider_call(provider=http_provider, model="gpt-test", messages=[("user", "hi")])
     assert fake_provider.request_count == sent
     alert = Alert.objects.get(kind=AlertKind.BREAKER_OPEN)
     assert alert.subject == "breaker:fake-openai:gpt-test"
@@ -90,14 +87,14 @@ def test_breakers_admin_page_shows_and_resets_an_open_breaker(
     for _ in range(4):
         fake_provider.enqueue(status=503, json={"error": {"message": "down"}})
         with pytest.raises(ProviderHTTPError):
-            model_call(provider=http_provider, model="gpt-test", messages=[("user", "hi")])
+            provider_call(provider=http_provider, model="gpt-test", messages=[("user", "hi")])
     page = admin_client.get(reverse("admin:governance_provider_breakers"))
     assert b"fake-openai:gpt-test" in page.content
     assert b"open" in page.content
     response = admin_client.post(reverse("admin:governance_provider_breaker_reset"), {"key": "fake-openai:gpt-test"})
     assert response.status_code == 302
     fake_provider.enqueue(json=openai_reply(text="back"))
-    assert model_call(provider=http_provider, model="gpt-test", messages=[("user", "hi")]).text == "back"
+    assert provider_call(provider=http_provider, model="gpt-test", messages=[("user", "hi")]).text == "back"
 
 
 def test_model_resolve_refuses_unknown_names(http_provider):
@@ -116,7 +113,7 @@ def test_offline_demo_provider_is_simulated_and_counted_in_metrics(client, clien
     from governance.services.demo import offline_provider_ensure
 
     provider = offline_provider_ensure()
-    result = model_call(provider=provider, model="sim-small", messages=[("user", "hello there")])
+    result = provider_call(provider=provider, model="sim-small", messages=[("user", "hello there")])
     assert result.simulated
     assert result.text.startswith("[simulated]")
     body = client.get("/metrics").content.decode()
@@ -132,7 +129,7 @@ def test_metrics_token(client, settings):
 def test_model_call_tags_reach_the_usage_event(client_with_memory_breakers, events):
     from governance.services.demo import offline_provider_ensure
 
-    model_call(
+    provider_call(
         provider=offline_provider_ensure(),
         model="sim-small",
         messages=[("user", "hi")],
