@@ -225,7 +225,7 @@ def span_record_request(request: HttpRequest, response: HttpResponse, ctx: traci
 
 
 def span_record_model_call(event: UsageEvent) -> None:
-    """The ``on_model_call`` receiver's service: one client span per attempt of a model call."""
+    """The ``provider_call_attempted`` receiver's service: one client span per attempt of a provider call."""
     context = event.context
     current = tracing.current()
     trace_id = context.trace_id or (current.trace_id if current else "")
