@@ -27,11 +27,12 @@ from costs.models import (
 from costs.pricing import nanos_to_usd_or_none
 from costs.services.budgets import budget_save
 from costs.services.prices import price_list_import
+from governance.admin.scoping import CONFIGURE, ProjectScopedAdmin, ScopedInlineMixin, access_for, visible_projects
 from governance.errors import ArbiterError
 from governance.models import Project
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+class ReadOnlyAdmin(ProjectScopedAdmin[Any]):
     """Append-only records: visible, never added, changed or deleted in the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -45,7 +46,9 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
 
 @admin.register(ModelPrice)
-class ModelPriceAdmin(admin.ModelAdmin[ModelPrice]):
+class ModelPriceAdmin(ProjectScopedAdmin[ModelPrice]):
+    """A project's own prices are its policy editors'; the global list (no project) is the superusers'."""
+
     list_display = [
         "provider", "model", "match", "project", "input_per_mtok", "output_per_mtok", "cache_read_per_mtok",
         "cache_write_per_mtok", "long_context_threshold", "effective_from",
@@ -84,7 +87,12 @@ class ModelPriceAdmin(admin.ModelAdmin[ModelPrice]):
         """Upload a JSON or CSV price list (POST only changes anything); all rows or none."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = PriceImportForm(request.POST or None, request.FILES or None)
+        form = PriceImportForm(
+            request.POST or None,
+            request.FILES or None,
+            projects=visible_projects(request, CONFIGURE),
+            global_allowed=access_for(request).is_superuser,
+        )
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             fmt = "csv" if upload.name.lower().endswith(".csv") else "json"
@@ -139,10 +147,11 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         if report not in dict(REPORTS):
             return HttpResponseRedirect(reverse("admin:costs_dashboard_home"))
         data = request.GET.copy()
-        first_project = Project.objects.order_by("slug").first()
+        projects = visible_projects(request)
+        first_project = projects.first()
         if "project" not in data and first_project is not None:
             data["project"] = str(first_project.pk)
-        form = DashboardFilterForm(data)
+        form = DashboardFilterForm(data, projects=projects)
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -204,7 +213,7 @@ COUNTER_FIELDS = [
 ]  # fmt: skip
 
 
-class BudgetCounterInline(admin.TabularInline[BudgetCounter, Budget]):
+class BudgetCounterInline(ScopedInlineMixin, admin.TabularInline[BudgetCounter, Budget]):
     model = BudgetCounter
     extra = 0
     can_delete = False
@@ -217,7 +226,7 @@ class BudgetCounterInline(admin.TabularInline[BudgetCounter, Budget]):
 
 
 @admin.register(Budget)
-class BudgetAdmin(admin.ModelAdmin[Budget]):
+class BudgetAdmin(ProjectScopedAdmin[Budget]):
     list_display = ["name", "project", "scope", "scope_value", "api_key", "period", "limit_usd", "mode", "enabled"]
     list_filter = ["project", "scope", "period", "mode", "enabled"]
     search_fields = ["name", "scope_value", "project__slug"]

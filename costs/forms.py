@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from governance.models import Project
@@ -30,6 +31,11 @@ class DashboardFilterForm(forms.Form):
     customer = forms.CharField(required=False, max_length=200)
     pipeline = forms.CharField(required=False, max_length=100)
 
+    def __init__(self, *args: Any, projects: QuerySet[Project] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if projects is not None:
+            self.fields["project"].queryset = projects  # type: ignore[attr-defined]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         end: date = data.get("end") or timezone.now().date()
@@ -47,6 +53,17 @@ class PriceImportForm(forms.Form):
     project = forms.ModelChoiceField(
         queryset=Project.objects.all(), required=False, help_text="Empty: the global price list."
     )
+
+    def __init__(
+        self, *args: Any, projects: QuerySet[Project] | None = None, global_allowed: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if projects is not None:
+            self.fields["project"].queryset = projects  # type: ignore[attr-defined]
+        self.global_allowed = global_allowed
+        if not global_allowed:
+            self.fields["project"].required = True
+            self.fields["project"].help_text = "The project whose own prices these are."
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]

@@ -1,9 +1,6 @@
-from typing import Any
-
 from django.apps import AppConfig
 from django.conf import settings
 from django.db import connection
-from django.db.models.signals import post_migrate
 
 
 class GovernanceConfig(AppConfig):
@@ -39,11 +36,4 @@ class GovernanceConfig(AppConfig):
         if settings.ARBITER_REQUEST_SPANS:
             hooks.subscribe(REQUEST_FINISHED, receivers.request_span)
 
-        post_migrate.connect(_sync_roles, dispatch_uid="governance.roles_sync")
         settings.CELERY_BEAT_SCHEDULE.update(tasks.RETENTION_SWEEP_SCHEDULE)
-
-
-def _sync_roles(**kwargs: Any) -> None:
-    from governance.services.roles import roles_sync
-
-    roles_sync()

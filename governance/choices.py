@@ -28,6 +28,14 @@ class Scope(models.TextChoices):
 ALL_SCOPES: tuple[str, ...] = tuple(Scope.values)
 
 
+class ProjectRole(models.TextChoices):
+    """A staff user's role in one project (DESIGN.md: who may do what in the admin)."""
+
+    OPERATOR = "operator", "Operator (review queue, run approvals, alerts)"
+    POLICY_EDITOR = "policy_editor", "Policy editor (all configuration)"
+    AUDITOR = "auditor", "Auditor (reads everything, changes nothing)"
+
+
 class ProviderKind(models.TextChoices):
     OPENAI = "openai", "OpenAI-compatible chat completions"
     ANTHROPIC = "anthropic", "Anthropic Messages API"

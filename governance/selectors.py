@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from governance.choices import AlertSeverity
+from governance.choices import AlertSeverity, ProjectRole
 from governance.errors import NotFoundError
 from governance.llm import get_client
-from governance.models import Alert, DecisionEnvelope, Project, Review, ReviewItem, Span
+from governance.models import Alert, DecisionEnvelope, Project, ProjectMembership, Review, ReviewItem, Span
 from governance.models.provenance import OPEN_REVIEW_STATES, ReviewState
 
 
@@ -100,11 +101,35 @@ def trace_get(*, project: Project, trace_id: str) -> Trace:
     return Trace(trace_id=trace_id, roots=span_tree(spans), span_count=len(spans), envelopes=envelopes)
 
 
-def reviewer_get(*, username: str) -> User:
-    """An active staff user to assign a review to; ``NotFoundError`` otherwise."""
-    user = User.objects.filter(username=username, is_active=True, is_staff=True).first()
+def membership_roles(*, user_id: int) -> dict[int, set[str]]:
+    """The roles a staff user holds, by project id (one query)."""
+    roles: dict[int, set[str]] = {}
+    for project_id, role in ProjectMembership.objects.filter(user_id=user_id).values_list("project_id", "role"):
+        roles.setdefault(project_id, set()).add(role)
+    return roles
+
+
+def project_members(*, project_ids: Collection[int], roles: Collection[str] | None = None) -> QuerySet[User]:
+    """Active staff users with a role (any, or one of ``roles``) in one of the projects."""
+    memberships = ProjectMembership.objects.filter(project_id__in=project_ids)
+    if roles is not None:
+        memberships = memberships.filter(role__in=roles)
+    return User.objects.filter(is_active=True, is_staff=True, pk__in=memberships.values("user_id")).order_by("username")
+
+
+def reviewer_candidates(*, project: Project) -> QuerySet[User]:
+    """Who a review in ``project`` can be assigned to: its operators and the superusers."""
+    operators = ProjectMembership.objects.filter(project=project, role=ProjectRole.OPERATOR).values("user_id")
+    return User.objects.filter(Q(is_superuser=True) | Q(pk__in=operators), is_active=True, is_staff=True).order_by(
+        "username"
+    )
+
+
+def reviewer_get(*, username: str, project: Project) -> User:
+    """An operator of ``project`` (or a superuser) to assign a review to; ``NotFoundError`` otherwise."""
+    user = reviewer_candidates(project=project).filter(username=username).first()
     if user is None:
-        raise NotFoundError(f"No active staff user {username!r}.", code="unknown_assignee")
+        raise NotFoundError(f"No active operator {username!r} in project {project.slug!r}.", code="unknown_assignee")
     return user
 
 
@@ -119,10 +144,14 @@ class Overview:
     open_breakers: list[str]
 
 
-def overview_get() -> Overview:
-    """Counts across all projects (the admin is for staff); the breakers come from the shared store."""
+def overview_get(*, project_ids: Collection[int] | None = None) -> Overview:
+    """Counts over ``project_ids`` (``None``: every project) plus the alerts no project owns;
+    the breakers come from the shared store."""
     open_items = ReviewItem.objects.filter(state__in=OPEN_REVIEW_STATES)
     alerts = Alert.objects.filter(acknowledged_at__isnull=True)
+    if project_ids is not None:
+        open_items = open_items.filter(project_id__in=project_ids)
+        alerts = alerts.filter(Q(project_id__in=project_ids) | Q(project__isnull=True))
     try:
         breakers = sorted(b.key for b in get_client().breakers.snapshots() if str(b.state) != "closed")
     except Exception:  # the breaker store (Redis) being down must not take the admin with it

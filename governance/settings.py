@@ -8,7 +8,9 @@ without a real ``SECRET_KEY`` and passes ``manage.py check --deploy``.
 
 from __future__ import annotations
 
+import logging
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_jsonform",
     "simple_history",
+    "axes",
     "governance",
     "costs",
     "guardrails",
@@ -102,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its "locked out" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -193,6 +198,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Admin sign-in throttling (django-axes, see governance/admin/lockout.py): per username + client address.
+AUTHENTICATION_BACKENDS = [
+    "governance.admin.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ARBITER_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ARBITER_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # keep failures only; successful sign-ins are in last_login
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False  # our own log line (admin.login_locked_out) says what happened
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -259,6 +276,8 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "console")
 # Django's dictConfig is replaced by one structlog set-up shared by web, workers and commands.
 LOGGING_CONFIG = None
 configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
+# django-axes narrates every sign-in at INFO; our own lines (admin.login_locked_out) say what matters.
+logging.getLogger("axes").setLevel(logging.WARNING)
 
 # --- Arbiter ----------------------------------------------------------------------------------------
 ARBITER_REQUIRE_SERVICES = env.bool("ARBITER_REQUIRE_SERVICES", default=False)

@@ -12,8 +12,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from simple_history.admin import SimpleHistoryAdmin
 
+from governance.admin.scoping import CONFIGURE, ProjectScopedAdmin, ScopedHistoryAdmin
 from governance.errors import ArbiterError
 from guardrails import selectors, services
 from guardrails.engine import preview_rule
@@ -22,7 +22,7 @@ from guardrails.models import GuardPolicy, GuardPolicyVersion, GuardRule
 
 
 @admin.register(GuardPolicy)
-class GuardPolicyAdmin(SimpleHistoryAdmin[GuardPolicy]):
+class GuardPolicyAdmin(ScopedHistoryAdmin[GuardPolicy]):
     list_display = ["slug", "project", "name", "version", "fail_mode", "rule_count", "updated_at"]
     list_filter = ["project", "fail_mode"]
     search_fields = ["slug", "name", "description"]
@@ -93,6 +93,7 @@ class GuardPolicyAdmin(SimpleHistoryAdmin[GuardPolicy]):
             "days": days,
             "versions": policy.versions.select_related("published_by")[:20],
             "add_rule_url": reverse("admin:guardrails_guardrule_add") + f"?policy={policy.pk}",
+            "can_try": self.has_configure_permission(request, policy),
             "try_form": TryItForm(),
             "try_url": reverse("admin:guardrails_guardpolicy_try", args=[policy.pk]),
         }
@@ -106,9 +107,8 @@ class GuardPolicyAdmin(SimpleHistoryAdmin[GuardPolicy]):
 
     def try_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """Run the published policy on pasted text, as the API would (an envelope is recorded)."""
-        policy = GuardPolicy.objects.select_related("project").filter(pk=object_id).first()
-        if policy is None or not self.has_view_permission(request, policy):
-            raise PermissionDenied
+        # Checking writes an envelope to the project's ledger: a change, so it needs the policy editor's role.
+        policy = self.scoped_object(request, object_id, CONFIGURE)
         form = TryItForm(request.POST or None)
         outcome: dict[str, Any] | None = None
         if request.method == "POST" and form.is_valid():
@@ -139,7 +139,8 @@ class GuardPolicyAdmin(SimpleHistoryAdmin[GuardPolicy]):
 
 
 @admin.register(GuardRule)
-class GuardRuleAdmin(SimpleHistoryAdmin[GuardRule]):
+class GuardRuleAdmin(ScopedHistoryAdmin[GuardRule]):
+    project_path = "policy__project"
     form = GuardRuleForm
     list_display = ["name", "policy", "kind", "stage", "action", "severity", "enabled", "hits_7d", "updated_at"]
     list_filter = ["policy__project", "policy", "kind", "stage", "action", "severity", "enabled"]
@@ -166,8 +167,9 @@ class GuardRuleAdmin(SimpleHistoryAdmin[GuardRule]):
     def get_form(self, request: HttpRequest, obj: GuardRule | None = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
         # django-jsonform builds the config editor from the rule's kind; a new rule takes it from ?kind=.
-        widget = form.base_fields["config"].widget
-        widget.instance = obj or GuardRule(kind=request.GET.get("kind") or request.POST.get("kind") or "phrases")
+        if "config" in form.base_fields:  # absent when the page is read-only for this user
+            widget = form.base_fields["config"].widget
+            widget.instance = obj or GuardRule(kind=request.GET.get("kind") or request.POST.get("kind") or "phrases")
         return form
 
     def save_model(self, request: HttpRequest, obj: GuardRule, form: Any, change: bool) -> None:
@@ -220,7 +222,7 @@ class GuardRuleAdmin(SimpleHistoryAdmin[GuardRule]):
                 }
             except ValueError as exc:
                 form.add_error("config", str(exc))
-        fieldsets = list(self.get_fieldsets(request, obj))
+        fieldsets: Any = list(self.get_fieldsets(request, obj))
         admin_form = helpers.AdminForm(form, fieldsets, {}, self.get_readonly_fields(request, obj), model_admin=self)
         context = {
             **self.admin_site.each_context(request),
@@ -241,7 +243,8 @@ class GuardRuleAdmin(SimpleHistoryAdmin[GuardRule]):
 
 
 @admin.register(GuardPolicyVersion)
-class GuardPolicyVersionAdmin(admin.ModelAdmin[GuardPolicyVersion]):
+class GuardPolicyVersionAdmin(ProjectScopedAdmin[GuardPolicyVersion]):
+    project_path = "policy__project"
     list_display = ["policy", "version", "rule_count", "published_at", "published_by", "change_note"]
     list_filter = ["policy__project", "policy"]
     search_fields = ["policy__slug", "change_note"]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from governance.choices import ALL_SCOPES
@@ -109,6 +110,39 @@ def isolated_hooks():
 
     with hooks.isolated():
         yield hooks
+
+
+@pytest.fixture
+def make_staff(db) -> Callable[..., Client]:
+    """A signed-in admin client for a staff user with ``role`` in ``project`` (or a superuser).
+
+    The admin's personas: an operator, a policy editor and an auditor of Alice's project see
+    nothing of Charlie's (``tests/governance/test_admin_scoping.py`` runs all three over every page).
+    """
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from governance.services.memberships import membership_grant
+
+    def make(role: str | None = None, project: Project | None = None, *, superuser: bool = False) -> Client:
+        username = f"{role or ('root' if superuser else 'staff')}-{User.objects.count() + 1}"
+        user = User.objects.create_user(username, password="pw", is_staff=True, is_superuser=superuser)
+        # A fresh client per persona: the admin caches a user's access on each request, never across.
+        if role is not None:
+            assert project is not None, "a role is held in a project"
+            membership_grant(user=user, project=project, role=role)
+        client = Client()
+        client.force_login(user)
+        client.user = user  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2's deliberate slowness costs ~0.3 s per user created; tests need no protection of test passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

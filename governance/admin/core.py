@@ -15,6 +15,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from governance.admin.access import MembershipFormSetSaving, ProjectMembershipInline
+from governance.admin.scoping import (
+    CONFIGURE,
+    OPERATE,
+    VIEW,
+    ProjectScopedAdmin,
+    ScopedInlineMixin,
+    access_for,
+    visible_projects,
+)
 from governance.forms import ApiKeyCreateForm
 from governance.models import Alert, ApiKey, ModelEndpoint, Project, Provider
 from governance.services.alerts import alert_acknowledge
@@ -24,11 +34,21 @@ from governance.services.provider_calls import breaker_list, breaker_reset
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin[Project]):
+class ProjectAdmin(MembershipFormSetSaving, ProjectScopedAdmin[Project]):
+    """Members see their projects; a policy editor changes its settings; only superusers create or delete one."""
+
+    project_path = "pk"
+    inlines = [ProjectMembershipInline]
     list_display = ["slug", "name", "content_storage", "retention_days", "time_zone", "created_at"]
     list_filter = ["content_storage"]
     search_fields = ["slug", "name"]
     readonly_fields = ["created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return access_for(request).is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
+        return access_for(request).is_superuser
 
     def get_readonly_fields(self, request: HttpRequest, obj: Project | None = None) -> list[str]:
         # The slug is what API clients and other services refer to: fixed once created.
@@ -50,7 +70,7 @@ class ProjectAdmin(admin.ModelAdmin[Project]):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
+class ApiKeyAdmin(ProjectScopedAdmin[ApiKey]):
     list_display = ["name", "project", "prefix", "scope_list", "status", "expires_at", "last_used_at", "created_at"]
     list_filter = ["project", "revoked_at"]
     search_fields = ["name", "prefix", "project__slug"]
@@ -88,8 +108,14 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     ) -> HttpResponse:
         """Issue a key and show its secret once; only the hash is kept."""
         if not self.has_add_permission(request):
-            return HttpResponse(status=403)
-        form = ApiKeyCreateForm(request.POST or None, initial={"project": request.GET.get("project")})
+            raise PermissionDenied
+        access = access_for(request)
+        form = ApiKeyCreateForm(
+            request.POST or None,
+            initial={"project": request.GET.get("project")},
+            projects=visible_projects(request, CONFIGURE),
+            operator_projects=None if access.is_superuser else access.projects(OPERATE),
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -117,14 +143,19 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         messages.success(request, f"Revoked {queryset.count()} key(s).")
 
 
-class ModelEndpointInline(admin.TabularInline[ModelEndpoint, Provider]):
+class ModelEndpointInline(ScopedInlineMixin, admin.TabularInline[ModelEndpoint, Provider]):
     model = ModelEndpoint
     extra = 0
     fields = ["name", "context_window", "max_output_tokens", "enabled"]
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin[Provider]):
+class ProviderAdmin(ProjectScopedAdmin[Provider]):
+    """Providers serve every project: members read them, superusers change them; an operator of any
+    project may reset a breaker (the on-call action after a provider recovers)."""
+
+    project_path = None
+    shared_capabilities = frozenset({VIEW, OPERATE})
     list_display = ["name", "kind_label", "base_url", "api_key_env", "enabled"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "base_url"]
@@ -188,7 +219,7 @@ class ProviderAdmin(admin.ModelAdmin[Provider]):
         return TemplateResponse(request, "admin/governance/provider/breakers.html", context)
 
     def breaker_reset_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_change_permission(request):
+        if not self.has_operate_permission(request):
             raise PermissionDenied
         key = request.POST.get("key", "")
         breaker_reset(key=key)
@@ -203,7 +234,8 @@ class ProviderAdmin(admin.ModelAdmin[Provider]):
 
 
 @admin.register(ModelEndpoint)
-class ModelEndpointAdmin(admin.ModelAdmin[ModelEndpoint]):
+class ModelEndpointAdmin(ProjectScopedAdmin[ModelEndpoint]):
+    project_path = None
     list_display = ["name", "provider", "context_window", "max_output_tokens", "enabled"]
     list_filter = ["provider", "enabled"]
     search_fields = ["name", "provider__name"]
@@ -211,7 +243,11 @@ class ModelEndpointAdmin(admin.ModelAdmin[ModelEndpoint]):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin[Alert]):
+class AlertAdmin(ProjectScopedAdmin[Alert]):
+    """Alerts of the user's projects, and those no project owns (breakers); operators acknowledge them."""
+
+    edit_capability = OPERATE
+    shared_capabilities = frozenset({VIEW, OPERATE})
     list_display = [
         "kind",
         "severity",
@@ -232,9 +268,12 @@ class AlertAdmin(admin.ModelAdmin[Alert]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
-        return bool(request.method in ("GET", "HEAD")) and super().has_change_permission(request, obj)
+        return False  # raised by Arbiter, acknowledged through the action, never edited
 
-    @admin.action(description="Acknowledge selected alerts", permissions=["view"])
+    def has_delete_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
+        return False
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["operate"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         user = request.user if request.user.is_authenticated else None
         for alert in queryset.filter(acknowledged_at__isnull=True):

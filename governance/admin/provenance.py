@@ -3,7 +3,7 @@
 Envelopes, spans and reviews are append-only, so their pages are view-only for everyone.
 The review queue's detail page shows the envelope with its trace and neighbouring steps, and
 takes one action (approve, reject, override, escalate, assign) with a required note through
-``review_append``; only users with ``governance.review_envelope`` (the operators group) may act.
+``review_append``; only operators of the envelope's project (and superusers) may act.
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from governance.admin.scoping import OPERATE, ProjectScopedAdmin
 from governance.errors import ArbiterError
 from governance.models import DecisionEnvelope, Review, ReviewItem, Span
 from governance.models.provenance import OPEN_REVIEW_STATES, ReviewAction
-from governance.selectors import SpanNode, envelope_list, review_list, span_tree
+from governance.selectors import SpanNode, envelope_list, review_list, reviewer_candidates, span_tree
 from governance.services.reviews import review_append
-
-REVIEW_PERMISSION = "governance.review_envelope"
 
 
 class ReadOnlyAdminMixin:
@@ -91,7 +90,7 @@ class ReviewActionForm(forms.Form):
     action = forms.ChoiceField(choices=ReviewAction.choices)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), help_text="Required: why.")
     assignee = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_staff=True, is_active=True).order_by("username"),
+        queryset=User.objects.none(),  # the item's project's operators, set by the page
         required=False,
         help_text="For assign.",
     )
@@ -119,8 +118,10 @@ def _flatten(nodes: list[SpanNode], depth: int = 0) -> list[tuple[int, Span]]:
 
 
 @admin.register(ReviewItem)
-class ReviewItemAdmin(admin.ModelAdmin[ReviewItem]):
+class ReviewItemAdmin(ProjectScopedAdmin[ReviewItem]):
     """The operators' review queue."""
+
+    edit_capability = OPERATE
 
     list_display = ["envelope_link", "project", "decision_type", "risk", "state", "assignee", "age", "opened_at"]
     list_filter = [OpenFilter, "project", "decision_type", AgeFilter, "assignee", "risk", "state"]
@@ -152,19 +153,20 @@ class ReviewItemAdmin(admin.ModelAdmin[ReviewItem]):
     ) -> HttpResponse:
         """The review page: the envelope, its trace and neighbours, its review history, the action form."""
         item = (
-            ReviewItem.objects.select_related("envelope__project", "envelope__parent", "assignee", "project")
+            self.get_queryset(request)
+            .select_related("envelope__project", "envelope__parent", "assignee", "project")
             .filter(pk=object_id)
             .first()
         )
         if item is None:
             messages.warning(request, "That review item does not exist.")
             return HttpResponseRedirect(reverse("admin:governance_reviewitem_changelist"))
-        if not self.has_view_permission(request, item):
-            raise PermissionDenied
-        can_review = request.user.has_perm(REVIEW_PERMISSION) and item.is_open
+        may_review = self.has_operate_permission(request, item)
+        can_review = may_review and item.is_open
         form = ReviewActionForm(request.POST or None)
+        form.fields["assignee"].queryset = reviewer_candidates(project=item.project)  # type: ignore[attr-defined]
         if request.method == "POST":
-            if not request.user.has_perm(REVIEW_PERMISSION):
+            if not may_review:
                 raise PermissionDenied
             if form.is_valid():
                 try:
@@ -201,7 +203,7 @@ class ReviewItemAdmin(admin.ModelAdmin[ReviewItem]):
 
 
 @admin.register(DecisionEnvelope)
-class DecisionEnvelopeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[DecisionEnvelope]):
+class DecisionEnvelopeAdmin(ReadOnlyAdminMixin, ProjectScopedAdmin[DecisionEnvelope]):
     list_display = ["seq", "project", "decision_type", "outcome", "risk", "review", "trace_id", "created_at"]
     list_filter = ["project", "decision_type", "outcome", "risk", "content_storage", "needs_review"]
     search_fields = ["=id", "=trace_id", "rationale"]
@@ -219,7 +221,7 @@ class DecisionEnvelopeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[DecisionEnvelop
 
 
 @admin.register(Span)
-class SpanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Span]):
+class SpanAdmin(ReadOnlyAdminMixin, ProjectScopedAdmin[Span]):
     list_display = ["name", "project", "source", "kind", "status", "duration_ms", "trace_id", "start_time"]
     list_filter = ["project", "source", "kind", "status"]
     search_fields = ["=trace_id", "=span_id", "name"]
@@ -228,7 +230,8 @@ class SpanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Span]):
 
 
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Review]):
+class ReviewAdmin(ReadOnlyAdminMixin, ProjectScopedAdmin[Review]):
+    project_path = "envelope__project"
     list_display = ["created_at", "action", "reviewer_label", "state_after", "envelope", "assignee"]
     list_filter = ["action", "state_after", "envelope__project"]
     search_fields = ["=envelope__id", "note", "reviewer_label"]

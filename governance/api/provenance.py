@@ -151,7 +151,7 @@ class EnvelopeReviewCreateApi(APIView):
         data = ReviewInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data.get("assignee")
-        assignee = reviewer_get(username=username) if username else None
+        assignee = reviewer_get(username=username, project=api_key.project) if username else None
         review = review_append(
             envelope=envelope,
             action=data.validated_data["action"],

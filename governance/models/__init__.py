@@ -1,6 +1,6 @@
 """The core's tables. One module per area; this package re-exports them for Django."""
 
-from governance.models.core import Alert, ApiKey, ModelEndpoint, Project, Provider
+from governance.models.core import Alert, ApiKey, ModelEndpoint, Project, ProjectMembership, Provider
 from governance.models.provenance import (
     AppendOnlyError,
     ChainHead,
@@ -18,6 +18,7 @@ __all__ = [
     "DecisionEnvelope",
     "ModelEndpoint",
     "Project",
+    "ProjectMembership",
     "Provider",
     "Review",
     "ReviewItem",

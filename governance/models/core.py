@@ -12,7 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from governance.choices import ALL_SCOPES, AlertKind, AlertSeverity, ContentStorage, ProviderKind
+from governance.choices import ALL_SCOPES, AlertKind, AlertSeverity, ContentStorage, ProjectRole, ProviderKind
 from governance.secret_env import secret_env_name_error
 
 
@@ -58,6 +58,29 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class ProjectMembership(models.Model):
+    """A staff user's role in one project: what the admin lets them see and do there.
+
+    A user may hold several roles in a project (an operator who also edits policies); a
+    superuser needs none. See ``governance.admin.scoping`` for what each role may do.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=ProjectRole.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "project membership"
+        ordering = ["project", "user", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project", "role"], name="membership_unique_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project}: {self.get_role_display()}"
 
 
 class ApiKey(models.Model):

@@ -275,7 +275,6 @@ class ReviewItem(models.Model):
     class Meta:
         ordering = ["opened_at"]
         indexes = [models.Index(fields=["state", "opened_at"], name="review_item_queue")]
-        permissions = [("review_envelope", "Can review flagged decisions (approve, reject, override, …)")]
 
     def __str__(self) -> str:
         return f"review of {self.envelope_id} ({self.state})"

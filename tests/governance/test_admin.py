@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from governance.models import ApiKey
@@ -11,25 +15,43 @@ from governance.models import ApiKey
 pytestmark = pytest.mark.django_db
 
 MODEL_ADMINS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+#: No admin page may need more queries than this, whatever the number of rows.
+QUERY_CEILING = 30
+
+
+def _seed(label: str, slug: str) -> list[Any]:
+    from governance.services.projects import project_create
+    from tests.support.admin_rows import ROW_SEEDERS, SHARED_SEEDERS
+
+    project = project_create(slug=slug, name=slug.title())
+    rows = list(ROW_SEEDERS[label](project)) if label in ROW_SEEDERS else []
+    return rows + (list(SHARED_SEEDERS[label]()) if label in SHARED_SEEDERS else [])
 
 
 @pytest.mark.parametrize(("model", "model_admin"), MODEL_ADMINS, ids=[m._meta.label for m, _ in MODEL_ADMINS])
-def test_changelist_and_add_pages_render(admin_client, model, model_admin):
+def test_every_admin_page_renders_with_rows_under_a_query_ceiling(
+    admin_client, model, model_admin, django_assert_max_num_queries
+):
+    """Each changelist and change page renders with rows, and a list's queries do not grow with its rows."""
+    label = model._meta.label
     opts = model._meta
-    response = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    rows = _seed(label, "one")
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(changelist).status_code == 200
+    rows += _seed(label, "two") + _seed(label, "three")
+    with django_assert_max_num_queries(QUERY_CEILING) as many:
+        response = admin_client.get(changelist)
     assert response.status_code == 200
-    if model_admin.has_add_permission(_request_for(admin_client)):
-        response = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
-        assert response.status_code == 200
-
-
-def _request_for(admin_client):
-    from django.contrib.auth import get_user_model
-    from django.test import RequestFactory
-
-    request = RequestFactory().get("/")
-    request.user = get_user_model().objects.get(username="admin")
-    return request
+    assert response.context["cl"].result_count >= 1
+    assert len(many) <= len(few), f"{label}: the list's queries grow with its rows (N+1): {len(few)} -> {len(many)}"
+    for obj in rows[-2:]:
+        with django_assert_max_num_queries(QUERY_CEILING):
+            page = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+        assert page.status_code == 200, (label, obj.pk)
+    if model_admin.has_add_permission(response.wsgi_request):
+        with django_assert_max_num_queries(QUERY_CEILING):
+            assert admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 200
 
 
 def test_issuing_a_key_shows_the_secret_once(admin_client, alice_project):

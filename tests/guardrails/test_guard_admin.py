@@ -119,7 +119,14 @@ def test_a_project_created_in_the_admin_gets_the_default_guard_policy(admin_clie
 
     response = admin_client.post(
         reverse("admin:governance_project_add"),
-        {"slug": "newco", "name": "New Co", "content_storage": "hashed", "time_zone": "Europe/Paris"},
+        {
+            "slug": "newco",
+            "name": "New Co",
+            "content_storage": "hashed",
+            "time_zone": "Europe/Paris",
+            "memberships-TOTAL_FORMS": 0,
+            "memberships-INITIAL_FORMS": 0,
+        },  # the (empty) members inline
     )
     assert response.status_code == 302
     project = Project.objects.get(slug="newco")
