@@ -146,7 +146,10 @@ class _Run:
             self.decision = Decision.BLOCK
 
     def exception(self, program: RuleProgram, exc: BaseException, code: str = "rule_error") -> None:
-        if isinstance(exc, BackendRefused):
+        if isinstance(exc, RuleError):  # the kind said why it could not answer
+            self.error(program, exc.code, exc.message)
+            return
+        if isinstance(exc, BackendRefused):  # the backend declined its call (e.g. no budget)
             code = exc.code
         elif is_timeout(exc):
             code = "timeout"
@@ -528,8 +531,6 @@ def _tier_models(
                 )
                 if run.blocked:
                     break
-        except RuleError as exc:
-            run.error(program, exc.code, exc.message)
         except Exception as exc:
             run.exception(program, exc, "backend_error")
         if run.blocked:

@@ -57,21 +57,20 @@ def json_shape(value: Any, *, stop_after: int | None = None) -> tuple[int, int]:
     """
     depth = 0
     nodes = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        nodes += 1
+    level: list[Any] = [value]
+    while level:  # breadth first, one level at a time: C-speed extends, no per-node tuples
+        nodes += len(level)
         if stop_after is not None and nodes > stop_after:
             break
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        if children:
-            depth = max(depth, level + 1)
-            stack.extend((child, level + 1) for child in children)
+        below: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                below.extend(item.values())
+            elif isinstance(item, list | tuple):
+                below.extend(item)
+        if below:
+            depth += 1
+        level = below
     return depth, nodes
 
 

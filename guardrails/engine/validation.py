@@ -21,7 +21,7 @@ __all__ = ["CONFIG_LIMITS", "rule_config_schema", "validate_rule"]
 
 # A rule's config is a small form; only a json_schema rule nests (its schema has tighter
 # limits of its own). Checked before anything walks the config recursively.
-CONFIG_LIMITS = JsonLimits(max_depth=64, max_nodes=50_000)
+CONFIG_LIMITS = JsonLimits(max_depth=100, max_nodes=50_000)
 
 
 def rule_config_schema(kind: str) -> dict[str, Any]:

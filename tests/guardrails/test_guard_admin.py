@@ -148,3 +148,40 @@ def test_changing_policy_settings_publishes_a_version(admin_client, policy):
     policy.refresh_from_db()
     assert (policy.fail_mode, policy.version) == ("closed", version + 1)
     assert policy.versions.get(version=policy.version).spec["fail_mode"] == "closed"
+
+
+def _deep_schema(levels):
+    schema = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["save", "preview"])
+def test_a_json_schema_150_levels_deep_is_a_form_error_not_a_crash(admin_client, policy, preview):
+    config = _widget_json({"schema": _deep_schema(150)}, "json_schema")
+    data = _rule_form(policy, name="deep", kind="json_schema", stage="output", config=config)
+    if preview:
+        data["_preview"] = "1"
+    response = admin_client.post(reverse("admin:guardrails_guardrule_add") + "?kind=json_schema", data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["config"]
+    assert any("nested" in e and "deep" in e for e in errors), errors
+    assert not GuardRule.objects.filter(name="deep").exists()
+
+
+def test_a_json_schema_rule_with_a_catastrophic_pattern_saves_and_checks_fast(admin_client, policy, alice):
+    """RE2 runs ``^(a+)+$`` in linear time, so the rule is fine to save and cheap to run."""
+    schema = {"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a+)+$"}}}
+    config = _widget_json({"schema": schema}, "json_schema")
+    data = _rule_form(policy, name="shape", kind="json_schema", stage="output", config=config)
+    response = admin_client.post(reverse("admin:guardrails_guardrule_add") + "?kind=json_schema", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    body = alice.client().post(
+        "/api/v1/guard/check",
+        {"policy": "default", "stage": "output", "text": '{"a": "' + "a" * 5000 + '!"}'},
+        format="json",
+    )
+    assert body.status_code == 200
+    shape = [h for h in body.json()["hits"] if h["rule_name"] == "shape"]
+    assert shape[0]["detail"] == 'does not conform to the schema at /a: pattern "^(a+)+$"'

@@ -1,4 +1,11 @@
-"""``json_schema``: the output must parse as JSON and conform to a JSON Schema (draft 2020-12)."""
+"""``json_schema``: the output must parse as JSON and conform to a JSON Schema (draft 2020-12).
+
+The schema runs on the bounded, RE2-backed validator (`guardrails.engine.schema_validation`):
+patterns are RE2, the schema's size, depth and ``$ref``s are checked when the rule is saved,
+and the output's depth, size and the validation work are bounded at check time. An output
+over the document bounds is a hit (it is not output the rule accepts); a schema that would
+take more than the work budget on an output is a guard error (``validation_too_costly``).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +14,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
+from guardrails.engine.json_text import JsonTooComplex, strip_code_fence
+from guardrails.engine.kinds.base import Finding, RuleError, RuleKind, object_schema, register_kind
+from guardrails.engine.schema_validation import (
+    DEFAULT_SCHEMA_LIMITS,
+    BoundedSchema,
+    SchemaLimits,
+    ValidationTooCostly,
+    compile_schema,
+    schema_problems,
+)
 
-from guardrails.engine.json_text import strip_code_fence
-from guardrails.engine.kinds.base import Finding, RuleKind, object_schema, register_kind
+# The bounds every json_schema rule runs with (read at compile time, so a test can lower them).
+RULE_SCHEMA_LIMITS: SchemaLimits = DEFAULT_SCHEMA_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
 class JsonSchemaConfig:
-    validator: Any
+    schema: BoundedSchema
     strip_code_fence: bool
 
 
@@ -45,38 +61,30 @@ class JsonSchemaKind(RuleKind[JsonSchemaConfig]):
         )
 
     def validate(self, config: Mapping[str, Any]) -> list[str]:
-        errors = []
-        try:
-            jsonschema.Draft202012Validator.check_schema(config["schema"])
-        except jsonschema.SchemaError as exc:
-            where = ".".join(str(p) for p in exc.absolute_path)
-            errors.append(f"schema: not a valid JSON Schema: {exc.message}" + (f" (at {where})" if where else ""))
-        if '"$ref": "http' in json.dumps(config["schema"], separators=(", ", ": "), default=str):
-            errors.append("schema: remote $ref is not supported; inline the referenced schema")
-        return errors
+        return [f"schema: {problem}" for problem in schema_problems(config["schema"], RULE_SCHEMA_LIMITS)]
 
     def compile(self, config: Mapping[str, Any]) -> JsonSchemaConfig:
         return JsonSchemaConfig(
-            validator=jsonschema.Draft202012Validator(config["schema"]),
+            schema=compile_schema(config["schema"], RULE_SCHEMA_LIMITS),
             strip_code_fence=bool(config.get("strip_code_fence", False)),
         )
 
     def scan_text(self, compiled: JsonSchemaConfig, text: str, context: Mapping[str, Any]) -> Iterable[Finding]:
         body = strip_code_fence(text) if compiled.strip_code_fence else text
         try:
-            document = json.loads(body)
+            violations = compiled.schema.violations_of_json(body, limit=1)
         except json.JSONDecodeError as exc:
             detail = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
             return [Finding(0, len(text), "JSON", detail, "[REDACTED]")]
-        error = next(iter(sorted(compiled.validator.iter_errors(document), key=_error_order)), None)
-        if error is None:
+        except JsonTooComplex as exc:
+            return [Finding(0, len(text), "JSON", str(exc), "[REDACTED]")]
+        except ValidationTooCostly as exc:
+            raise RuleError("validation_too_costly", str(exc)) from exc
+        if not violations:
             return []
-        where = "/" + "/".join(str(p) for p in error.absolute_path)
+        violation = violations[0]
+        where = "/" + "/".join(str(p) for p in violation.path)
         # The schema keyword and its value come from the schema, never from the output.
-        expected = json.dumps(error.validator_value, default=str)[:200]
-        detail = f"does not conform to the schema at {where}: {error.validator} {expected}"
+        expected = json.dumps(violation.schema_value, default=str)[:200]
+        detail = f"does not conform to the schema at {where}: {violation.keyword} {expected}"
         return [Finding(0, len(text), "JSON", detail, "[REDACTED]")]
-
-
-def _error_order(error: Any) -> tuple[int, list[str]]:
-    return len(error.absolute_path), [str(p) for p in error.absolute_path]

@@ -55,7 +55,7 @@ def test_valid_configs(kind: str, config: dict[str, object]) -> None:
         ("canary", {"tokens": ["short"]}, "is too short"),
         ("prompt_leak", {"system_prompt": "be nice"}, "needs at least 3 words"),
         ("json_schema", {"schema": {"type": "banana"}}, "schema: not a valid JSON Schema"),
-        ("json_schema", {"schema": {"$ref": "https://example.com/s.json"}}, "remote $ref is not supported"),
+        ("json_schema", {"schema": {"$ref": "https://example.com/s.json"}}, "is not local"),
         ("classifier", {"threshold": 2}, "threshold: 2 is greater than the maximum of 1"),
         ("llm_guard", {"threshold": 0.5}, "'prompt' is a required property"),
     ],
