@@ -38,6 +38,7 @@ from guardrails.engine import (
     DEFAULT_POLICY_SLUG,
     CheckResult,
     Decision,
+    FailMode,
     PolicySpec,
     RuleSpec,
     Severity,
@@ -46,6 +47,7 @@ from guardrails.engine import (
     validate_rule,
 )
 from guardrails.engine import check as engine_check
+from guardrails.engine.types import ACTION_DECISION
 from guardrails.models import GuardPolicy, GuardPolicyVersion, GuardRule, GuardRuleHitDaily
 
 log = structlog.get_logger(__name__)
@@ -323,33 +325,23 @@ def _record(
     context: Mapping[str, Any],
     api_key: ApiKey | None,
 ) -> DecisionEnvelope:
-    verdicts: list[dict[str, Any]] = [{"source": "rule", **hit.to_dict()} for hit in result.hits] + [
-        {"source": "guard_error", **error.to_dict()} for error in result.errors
-    ]
-    outcome = _OUTCOME[result.decision]
-    if result.errors and result.decision is Decision.ALLOW:
-        # A guard that failed open let the text through, but the decision is not a clean "allowed":
-        # record it as an error so an outage never looks like a pass (the verdicts say which rule).
-        outcome = "error"
+    failed_closed = _failed_closed(result)
     return envelope_append(
         project=project,
         decision_type="guard_check",
-        outcome=outcome,
-        actor={
-            "api_key_id": api_key.pk if api_key else None,
-            "service": api_key.name if api_key else None,
-            "end_user": context.get("end_user"),
-        },
+        outcome=_outcome(result, failed_closed=failed_closed),
+        actor=_actor(api_key, context),
         input={"stage": stage, "text": text},
         output={"decision": str(result.decision), "text": result.text},
         versions={"policy": {"slug": policy.slug, "version": policy.version, "id": policy.pk}},
-        verdicts=verdicts,
-        rationale="; ".join(sorted({f"{h.rule_name}: {h.detail}" for h in result.hits}))[:2000] or None,
+        verdicts=_verdicts(result),
+        rationale=_rationale(result, failed_closed=failed_closed),
         latency_ms=sum(result.latency_ms.values()),
         risk=_risk(result),
         attributes={
             "guard.stage": stage,
             "guard.decision": str(result.decision),
+            "guard.failed_closed": failed_closed,
             "guard.tiers_run": [int(t) for t in result.tiers_run],
             "guard.latency_ms": {str(int(t)): round(ms, 3) for t, ms in result.latency_ms.items()},
             "guard.error_count": len(result.errors),
@@ -358,6 +350,69 @@ def _record(
             "customer": context.get("customer"),
         },
     )
+
+
+def _failed_closed(result: CheckResult) -> bool:
+    """The text was blocked because a guard errored under fail-closed, not because a rule matched."""
+    if result.decision is not Decision.BLOCK:
+        return False
+    if any(ACTION_DECISION[hit.action] is Decision.BLOCK for hit in result.hits):
+        return False
+    return any(error.fail_mode_applied is FailMode.CLOSED for error in result.errors)
+
+
+def _outcome(result: CheckResult, *, failed_closed: bool) -> str:
+    """The envelope outcome: the decision, except that a guard error that decided the result
+    (failing open to allow, or closed to block) is ``error``, so an outage never reads as a pass
+    or as an attack. ``output.decision`` and ``guard.failed_closed`` keep what the caller was told."""
+    if failed_closed or (result.errors and result.decision is Decision.ALLOW):
+        return "error"
+    return _OUTCOME[result.decision]
+
+
+def _actor(api_key: ApiKey | None, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema's actor: strings where it says string, and absent rather than null."""
+    actor: dict[str, Any] = {"api_key_id": api_key.pk if api_key else None}
+    if api_key is not None:
+        actor["service"] = api_key.name[:200]
+    end_user = context.get("end_user")
+    if end_user is not None and end_user != "":
+        actor["end_user"] = str(end_user)[:200]
+    return actor
+
+
+def _verdicts(result: CheckResult) -> list[dict[str, Any]]:
+    """One verdict per hit and per guard error, in the schema's shape (``rule``, ``verdict``,
+    ``tier``, ``score``, ``reason``) plus the engine's own fields."""
+    verdicts: list[dict[str, Any]] = [
+        {
+            "source": "rule",
+            "rule": hit.rule_name,
+            "verdict": ACTION_DECISION[hit.action].value,
+            "reason": hit.detail,
+            **hit.to_dict(),
+        }
+        for hit in result.hits
+    ]
+    verdicts += [
+        {
+            "source": "guard_error",
+            "rule": error.rule_name,
+            "verdict": Decision.BLOCK.value if error.fail_mode_applied is FailMode.CLOSED else Decision.ALLOW.value,
+            "reason": f"{error.error_code}: {error.message}",
+            **error.to_dict(),
+        }
+        for error in result.errors
+    ]
+    return verdicts
+
+
+def _rationale(result: CheckResult, *, failed_closed: bool) -> str | None:
+    reasons = sorted({f"{h.rule_name}: {h.detail}" for h in result.hits})
+    if result.errors:
+        how = "failed closed" if failed_closed else "errored"
+        reasons += sorted({f"guard {how}: {e.rule_name}: {e.error_code}" for e in result.errors})
+    return "; ".join(reasons)[:2000] or None
 
 
 def _risk(result: CheckResult) -> str | None:

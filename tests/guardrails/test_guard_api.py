@@ -242,7 +242,8 @@ def test_classifier_timeout_is_a_guard_error_with_the_fail_mode(
     assert error["fail_mode_applied"] == fail_mode
     assert "timeout" in error["error_code"]
     envelope = DecisionEnvelope.objects.get(pk=body["envelope_id"])
-    assert envelope.outcome == ("error" if fail_mode == "open" else "blocked")
+    assert envelope.outcome == "error"  # open or closed: an outage, not a decision on the text
+    assert envelope.attributes["guard.failed_closed"] is (fail_mode == "closed")
     assert envelope.verdicts[0]["source"] == "guard_error"
 
 
