@@ -155,8 +155,8 @@ def envelope_append(
 ) -> DecisionEnvelope:
     """Append a decision to ``project``'s chain and return it.
 
-    ``trace_id``/``span_id`` default to the current trace context (a new trace when there is
-    none). Input/output are stored raw, redacted (through ``governance.redaction``) or not at
+    ``trace_id``/``span_id`` default to the current trace context (a new trace and span when
+    there is none). Input/output are stored raw, redacted (through ``governance.redaction``) or not at
     all per ``project.content_storage``; their hashes are always kept. Outcome ``flagged`` or
     ``needs_review=True`` opens a review item in the same transaction. Runs in its own
     transaction (a savepoint when nested) and holds the project's chain lock until commit, so
@@ -179,7 +179,8 @@ def envelope_append(
         id=uuid.uuid4(),
         project=project,
         trace_id=trace_id or (ctx.trace_id if ctx else tracing.new_trace_id()),
-        span_id=span_id if span_id is not None else (ctx.span_id if ctx else ""),
+        # The schema requires a span id: outside any trace the decision gets a new trace and span.
+        span_id=span_id or (ctx.span_id if ctx else tracing.new_span_id()),
         parent=parent,
         decision_type=decision_type,
         outcome=outcome,

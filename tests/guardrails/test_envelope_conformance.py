@@ -115,7 +115,11 @@ def test_batch_litellm_and_admin_try_it_envelopes_conform(alice, guard_policies,
     _post(
         alice,
         "/api/v1/guard/litellm/beta/litellm_basic_guardrail_api",
-        {"texts": ["the launch code"], "input_type": "request", "additional_provider_specific_params": {"policy": "every"}},
+        {
+            "texts": ["the launch code"],
+            "input_type": "request",
+            "additional_provider_specific_params": {"policy": "every"},
+        },
     )
     _post(
         alice,
@@ -137,3 +141,13 @@ def test_batch_litellm_and_admin_try_it_envelopes_conform(alice, guard_policies,
     actors = sorted(str(sorted(e.actor)) for e in checked)
     assert "['api_key_id', 'end_user', 'service']" in actors  # LiteLLM with an end user
     assert "['api_key_id', 'end_user']" in actors  # the admin's Try it: no API key (null), the admin user
+
+
+def test_a_check_outside_any_request_or_trace_conforms(alice_project):
+    """A worker or a command checking text has no trace context: the envelope gets a new
+    trace and span instead of an empty span id the schema does not allow."""
+    from guardrails.services import check
+
+    result = check(project=alice_project, policy_slug="default", stage="input", text="hello")
+    assert len(result.envelope.span_id) == 16
+    assert_envelopes_conform([result.envelope])

@@ -65,14 +65,12 @@ def test_catastrophic_patterns_run_in_linear_time_in_a_subprocess() -> None:
             print(result.decision.value, result.hits[0].detail)
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines == [
         'block does not conform to the schema at /a: pattern "^(a+)+$"',
-        'block does not conform to the schema at /: additionalProperties false',
+        "block does not conform to the schema at /: additionalProperties false",
     ]
 
 
@@ -85,9 +83,10 @@ def test_patterns_are_re2_and_checked_at_save() -> None:
     [problem] = schema_problems({"patternProperties": {r"(a)\1": {}}})
     assert problem.startswith("/patternProperties: '(a)\\\\1' RE2 rejected it")
     # unevaluatedProperties would evaluate patternProperties with Python's re inside jsonschema
-    assert "unevaluatedProperties together with patternProperties" in schema_problems(
-        {"unevaluatedProperties": False, "patternProperties": {"^x": {}}}
-    )[0]
+    assert (
+        "unevaluatedProperties together with patternProperties"
+        in schema_problems({"unevaluatedProperties": False, "patternProperties": {"^x": {}}})[0]
+    )
     # enum/const values are data, not patterns
     assert schema_problems({"enum": [{"pattern": "(?=x)"}]}) == []
 
@@ -187,9 +186,7 @@ def test_a_too_costly_schema_is_a_guard_error_under_the_rules_fail_mode(monkeypa
     monkeypatch.setattr(json_schema_kind, "RULE_SCHEMA_LIMITS", SchemaLimits(max_steps=2_000))
     result = check(_policy(_exponential_schema(40), fail_mode="closed"), text='"x"', stage="output")
     assert result.decision is Decision.BLOCK
-    assert [(e.error_code, e.fail_mode_applied) for e in result.errors] == [
-        ("validation_too_costly", FailMode.CLOSED)
-    ]
+    assert [(e.error_code, e.fail_mode_applied) for e in result.errors] == [("validation_too_costly", FailMode.CLOSED)]
     assert result.hits == ()
 
 
