@@ -75,7 +75,7 @@ class GuardPolicyAdmin(ScopedHistoryAdmin[GuardPolicy]):
 
     def _extra_context(self, request: HttpRequest, policy: GuardPolicy) -> dict[str, Any]:
         days = [date.today() - timedelta(days=n) for n in range(6, -1, -1)]
-        counts = services.rule_hit_counts(policy=policy, days=7)
+        counts = selectors.rule_hit_counts(policy=policy, days=7)
         rules: list[dict[str, Any]] = [
             {
                 "rule": rule,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from governance.models import DecisionEnvelope, Project
+from guardrails.models import GuardPolicy, GuardRuleHitDaily
 
 
 def recent_texts(*, project: Project, stage: str | None = None, limit: int = 200) -> list[str]:
@@ -29,3 +32,13 @@ def recent_texts(*, project: Project, stage: str | None = None, limit: int = 200
         if len(texts) >= limit:
             break
     return texts
+
+
+def rule_hit_counts(*, policy: GuardPolicy, days: int = 7) -> dict[int, dict[date, int]]:
+    """Hits per rule of the policy per day, for the last `days` days (today included)."""
+    since = date.today() - timedelta(days=days - 1)
+    counts: dict[int, dict[date, int]] = {}
+    rows = GuardRuleHitDaily.objects.filter(rule__policy=policy, day__gte=since).values("rule_id", "day", "hits")
+    for row in rows:
+        counts.setdefault(row["rule_id"], {})[row["day"]] = row["hits"]
+    return counts

@@ -95,12 +95,26 @@ def compute_content_hash(envelope: DecisionEnvelope) -> str:
     return hashlib.sha256(canonical_json(normalise_json(canonical_form(envelope)))).hexdigest()
 
 
-def _stored_content(project: Project, values: list[Any]) -> tuple[list[Any], str, str]:
+@dataclass(frozen=True)
+class RedactedContent:
+    """Input and output the caller already redacted with the project's redactor (a guard check
+    redacts in the same engine pass as it checks); stored as given when the project keeps
+    redacted content, instead of running the redactor again."""
+
+    input: Any
+    output: Any
+
+
+def _stored_content(
+    project: Project, values: list[Any], redacted: RedactedContent | None = None
+) -> tuple[list[Any], str, str]:
     """``(values to store, StoredContent, note)`` for the project's content_storage setting."""
     mode = project.content_storage
     if mode == ContentStorage.RAW:
         return values, StoredContent.RAW, ""
     hashed_only = [None] * len(values)
+    if mode == ContentStorage.REDACTED and redacted is not None:
+        return [normalise_json(redacted.input), normalise_json(redacted.output)], StoredContent.REDACTED, ""
     if mode == ContentStorage.REDACTED:
         if not redaction.has_redactor():
             return hashed_only, StoredContent.HASHED, NO_REDACTOR_NOTE
@@ -152,12 +166,14 @@ def envelope_append(
     needs_review: bool = False,
     risk: str | None = None,
     attributes: dict[str, Any] | None = None,
+    redacted: RedactedContent | None = None,
 ) -> DecisionEnvelope:
     """Append a decision to ``project``'s chain and return it.
 
     ``trace_id``/``span_id`` default to the current trace context (a new trace and span when
-    there is none). Input/output are stored raw, redacted (through ``governance.redaction``) or not at
-    all per ``project.content_storage``; their hashes are always kept. Outcome ``flagged`` or
+    there is none). Input/output are stored raw, redacted (``redacted`` when the caller already
+    did it, else through ``governance.redaction``) or not at all per ``project.content_storage``;
+    their hashes (of the raw values) are always kept. Outcome ``flagged`` or
     ``needs_review=True`` opens a review item in the same transaction. Runs in its own
     transaction (a savepoint when nested) and holds the project's chain lock until commit, so
     callers should append late in their own transactions. Raises ``ArbiterError``
@@ -174,7 +190,7 @@ def envelope_append(
         raise ArbiterError("invalid_parent", "The parent envelope belongs to another project.")
     ctx = tracing.current()
     input_value, output_value = normalise_json(input), normalise_json(output)
-    (stored_input, stored_output), storage, note = _stored_content(project, [input_value, output_value])
+    (stored_input, stored_output), storage, note = _stored_content(project, [input_value, output_value], redacted)
     envelope = DecisionEnvelope(
         id=uuid.uuid4(),
         project=project,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import re2
@@ -51,6 +51,7 @@ class RuleProgram:
     tier: Tier
     fail_mode: FailMode
     config: Any = None
+    storage_only: bool = False  # a storage redaction rule (see `PolicySpec.storage_rules`)
 
     @property
     def kind_value(self) -> str:
@@ -169,13 +170,14 @@ class CompiledPolicy:
 _Wanted = list[tuple[str, str, Consumer]]  # (view, pattern, consumer)
 
 
-def _broken_program(rule: RuleSpec, policy_fail_mode: FailMode) -> RuleProgram:
+def _broken_program(rule: RuleSpec, policy_fail_mode: FailMode, *, storage_only: bool = False) -> RuleProgram:
     kind = KINDS.get(rule.kind)
     return RuleProgram(
         spec=rule,
         kind=kind,
         tier=kind.tier if kind is not None else Tier.RULES,
         fail_mode=rule.fail_mode or policy_fail_mode,
+        storage_only=storage_only,
     )
 
 
@@ -204,14 +206,17 @@ def _compile_stage(spec: PolicySpec, stage: Stage, errors: list[tuple[int | str,
     whole_rules: list[RuleProgram] = []
     model_rules: dict[Tier, list[RuleProgram]] = {}
     broken: list[tuple[RuleProgram, str]] = []
-    for rule in spec.rules:
-        if not rule.enabled or not rule.applies_to(stage):
+    candidates = [(rule, False) for rule in spec.rules] + [(rule, True) for rule in spec.storage_rules]
+    for rule, storage_only in candidates:
+        if not rule.enabled or (not storage_only and not rule.applies_to(stage)):
             continue
         problems = validate_rule(rule.kind, rule.config, action=rule.action)
         kind = KINDS.get(rule.kind)
+        if storage_only and kind is not None and (kind.tier is not Tier.RULES or not kind.has_span):
+            problems.append(f"a storage rule must be a tier-1 kind with spans; {kind.name} is not")
         if problems or kind is None:
             message = "; ".join(problems)
-            broken.append((_broken_program(rule, spec.fail_mode), message))
+            broken.append((_broken_program(rule, spec.fail_mode, storage_only=storage_only), message))
             errors.append((rule.id, message))
             continue
         try:
@@ -221,6 +226,7 @@ def _compile_stage(spec: PolicySpec, stage: Stage, errors: list[tuple[int | str,
                 tier=kind.tier,
                 fail_mode=rule.fail_mode or spec.fail_mode,
                 config=kind.compile(rule.config),
+                storage_only=storage_only,
             )
             mine: _Wanted = []
             if kind.tier is Tier.RULES:
@@ -232,7 +238,7 @@ def _compile_stage(spec: PolicySpec, stage: Stage, errors: list[tuple[int | str,
                     mine.append((use.view, use.pattern, consumer))
         except Exception as exc:
             message = f"{type(exc).__name__}: {re2_error_message(exc)}"
-            broken.append((_broken_program(rule, spec.fail_mode), message))
+            broken.append((_broken_program(rule, spec.fail_mode, storage_only=storage_only), message))
             errors.append((rule.id, message))
             continue
         wanted.extend(mine)
@@ -271,7 +277,7 @@ def compile_policy(spec: PolicySpec, *, cache: bool = True) -> CompiledPolicy:
     so a bad rule is visible and cannot silently vanish.
     """
     if cache:
-        return cached_policy(spec.id, spec.version, lambda: spec)
+        return cached_policy(spec.id, spec.version, lambda: spec, storage_rules=spec.storage_rules)
     return _compile(spec)
 
 
@@ -286,15 +292,18 @@ def _compile(spec: PolicySpec) -> CompiledPolicy:
 # --- cache -----------------------------------------------------------------------------------
 
 
+_CacheKey = tuple[Any, int, tuple[Any, ...]]  # (policy id, version, storage rule ids)
+
+
 class _LruCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._items: OrderedDict[tuple[Any, int], CompiledPolicy] = OrderedDict()
+        self._items: OrderedDict[_CacheKey, CompiledPolicy] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, int]) -> CompiledPolicy | None:
+    def get(self, key: _CacheKey) -> CompiledPolicy | None:
         with self._lock:
             item = self._items.get(key)
             if item is None:
@@ -304,7 +313,7 @@ class _LruCache:
             self.hits += 1
             return item
 
-    def put(self, key: tuple[Any, int], value: CompiledPolicy) -> None:
+    def put(self, key: _CacheKey, value: CompiledPolicy) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
@@ -323,17 +332,27 @@ class _LruCache:
 _CACHE = _LruCache(256)
 
 
-def cached_policy(policy_id: int | str, version: int, build: Callable[[], PolicySpec]) -> CompiledPolicy:
-    """The compiled policy for ``(policy_id, version)``, calling `build` only on a miss, so
-    the caller can skip loading the rules when the version is already compiled. Compiling
-    happens outside the lock: two threads missing together both compile, one result wins."""
-    key = (policy_id, version)
+def cached_policy(
+    policy_id: int | str,
+    version: int,
+    build: Callable[[], PolicySpec],
+    *,
+    storage_rules: Sequence[RuleSpec] = (),
+) -> CompiledPolicy:
+    """The compiled policy for ``(policy_id, version)`` (with `storage_rules` added, a cache
+    entry of its own), calling `build` only on a miss, so the caller can skip loading the
+    rules when the version is already compiled. Compiling happens outside the lock: two
+    threads missing together both compile, one result wins."""
+    storage = tuple(storage_rules)
+    key = (policy_id, version, tuple(rule.id for rule in storage))
     compiled = _CACHE.get(key)
     if compiled is not None:
         return compiled
     spec = build()
-    if (spec.id, spec.version) != key:
-        raise ValueError(f"build() returned policy {spec.id!r} v{spec.version}, wanted {key!r}")
+    if (spec.id, spec.version) != key[:2]:
+        raise ValueError(f"build() returned policy {spec.id!r} v{spec.version}, wanted {key[:2]!r}")
+    if spec.storage_rules != storage:
+        spec = replace(spec, storage_rules=storage)
     compiled = _compile(spec)
     _CACHE.put(key, compiled)
     return compiled

@@ -59,6 +59,9 @@ _WHITESPACE_LOOKBACK = 256
 _ERROR_MESSAGE_CHARS = 300
 
 
+_Span = tuple[int, int, str, int | str]  # (start, end, placeholder, rule id) to replace
+
+
 class TextTooLarge(ValueError):
     """The text is over the absolute cap; the API answers 413 (or 400) without checking."""
 
@@ -80,9 +83,10 @@ class _Candidate:
 
 
 class _Run:
-    """Accumulates one check's hits, errors and decision."""
+    """Accumulates one check's hits, errors and decision, and the storage redactor's spans
+    (which are neither hits nor errors: they never change the decision)."""
 
-    __slots__ = ("decision", "error_keys", "errors", "hits", "placeholders")
+    __slots__ = ("decision", "error_keys", "errors", "hits", "placeholders", "storage_failed", "storage_spans")
 
     def __init__(self) -> None:
         self.hits: list[Hit] = []
@@ -90,6 +94,8 @@ class _Run:
         self.errors: list[GuardErrorRecord] = []
         self.error_keys: set[tuple[int | str, str]] = set()
         self.decision = Decision.ALLOW
+        self.storage_spans: list[_Span] = []
+        self.storage_failed = False
 
     @property
     def blocked(self) -> bool:
@@ -107,6 +113,9 @@ class _Run:
         actions: set[Action] = set()
         rules = Tier.RULES
         for c in candidates:
+            if c.program.storage_only:
+                self.storage_spans.append((c.start, c.end, c.placeholder, c.program.spec.id))
+                continue
             rule = c.program.spec
             hit = Hit(
                 rule.id,
@@ -128,6 +137,9 @@ class _Run:
             self.decision = strongest(self.decision, ACTION_DECISION[action])
 
     def error(self, program: RuleProgram, code: str, message: str) -> None:
+        if program.storage_only:  # no redacted text for storage; the policy's answer stands
+            self.storage_failed = True
+            return
         key = (program.spec.id, code)
         if key in self.error_keys:
             return
@@ -201,7 +213,7 @@ def check(
         try:
             if tier is Tier.RULES:
                 _tier_rules(compiled, plan, text, context, run)
-                redactions, out_text = _redact(text, run.hits, run.placeholders)
+                redactions, out_text = _redact(text, _redact_spans(run.hits, run.placeholders))
             else:
                 # Tiers 2 and 3 see the text after tier-1 redaction: a remote model gets no secrets.
                 if windows is None:
@@ -213,6 +225,9 @@ def check(
         latency[tier] = _ms(started)
         tiers_run.append(tier)
 
+    stored_input = stored_output = None
+    if spec.storage_rules and Tier.RULES in tiers_run and not run.storage_failed:
+        stored_input, stored_output = _stored_texts(text, run)
     return CheckResult(
         decision=run.decision,
         text=out_text,
@@ -224,7 +239,19 @@ def check(
         tiers_run=tuple(tiers_run),
         redactions=redactions,
         stage=stage,
+        stored_input=stored_input,
+        stored_output=stored_output,
     )
+
+
+def _stored_texts(text: str, run: _Run) -> tuple[str, str]:
+    """The checked text with the storage redactor's spans replaced, and the returned text with
+    the policy's own redactions and the storage redactor's (merged where they overlap)."""
+    stored_input = _redact(text, run.storage_spans)[1]
+    policy_spans = _redact_spans(run.hits, run.placeholders)
+    if not policy_spans:
+        return stored_input, stored_input
+    return stored_input, _redact(text, [*run.storage_spans, *policy_spans])[1]
 
 
 # --- windows ---------------------------------------------------------------------------------
@@ -444,18 +471,27 @@ def _best_of(cluster: list[_Candidate]) -> list[_Candidate]:
 # --- redaction -------------------------------------------------------------------------------
 
 
-def _redact(text: str, hits: Sequence[Hit], placeholders: Mapping[int, str]) -> tuple[tuple[Redaction, ...], str]:
-    """Replace the spans of redact hits, merging overlaps (offsets are on the original)."""
-    spans = sorted((h.start, h.end, h) for h in hits if h.action is Action.REDACT and h.end > h.start)
-    if not spans:
+def _redact_spans(hits: Sequence[Hit], placeholders: Mapping[int, str]) -> list[_Span]:
+    return [(h.start, h.end, placeholders[id(h)], h.rule_id) for h in hits if h.action is Action.REDACT]
+
+
+def _span_position(span: _Span) -> tuple[int, int]:
+    return span[0], span[1]
+
+
+def _redact(text: str, spans: Sequence[_Span]) -> tuple[tuple[Redaction, ...], str]:
+    """Replace `spans` (offsets on the original), merging overlaps into one placeholder."""
+    ordered = sorted((span for span in spans if span[1] > span[0]), key=_span_position)
+    if not ordered:
         return (), text
-    merged: list[tuple[int, int, list[Hit]]] = []
-    for start, end, hit in spans:
+    merged: list[tuple[int, int, list[_Span]]] = []
+    for span in ordered:
+        start, end = span[0], span[1]
         if merged and start < merged[-1][1]:
             last = merged[-1]
-            merged[-1] = (last[0], max(last[1], end), [*last[2], hit])
+            merged[-1] = (last[0], max(last[1], end), [*last[2], span])
         else:
-            merged.append((start, end, [hit]))
+            merged.append((start, end, [span]))
     out: list[str] = []
     redactions: list[Redaction] = []
     cursor = 0
@@ -463,10 +499,10 @@ def _redact(text: str, hits: Sequence[Hit], placeholders: Mapping[int, str]) -> 
     for start, end, group in merged:
         out.append(text[cursor:start])
         out_len += start - cursor
-        names = {placeholders[id(h)] for h in group}
+        names = {span[2] for span in group}
         placeholder = names.pop() if len(names) == 1 else "[REDACTED]"
         out.append(placeholder)
-        rule_ids = tuple(dict.fromkeys(h.rule_id for h in group))
+        rule_ids = tuple(dict.fromkeys(span[3] for span in group))
         redactions.append(Redaction(start, end, out_len, out_len + len(placeholder), placeholder, rule_ids))
         out_len += len(placeholder)
         cursor = end

@@ -131,7 +131,13 @@ class RuleSpec:
 @dataclass(frozen=True, slots=True)
 class PolicySpec:
     """A guard policy at one version. The compile cache trusts `(id, version)`: bump the
-    version on every change to the policy or any of its rules."""
+    version on every change to the policy or any of its rules.
+
+    `storage_rules` never decide anything: they are the redactor for what provenance stores
+    (a project that keeps content "redacted"). They join the policy's one tier-1 scan, and
+    their matches only produce `CheckResult.stored_input`/`stored_output`, so a check that
+    also redacts its record for storage still scans the text once.
+    """
 
     id: int | str
     slug: str
@@ -140,10 +146,12 @@ class PolicySpec:
     rules: tuple[RuleSpec, ...]
     max_text_chars: int = 65536
     window_overlap: int = 4096
+    storage_rules: tuple[RuleSpec, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fail_mode", FailMode(self.fail_mode))
         object.__setattr__(self, "rules", tuple(self.rules))
+        object.__setattr__(self, "storage_rules", tuple(self.storage_rules))
         if self.max_text_chars < 1024:
             raise ValueError("max_text_chars must be at least 1024")
         if not 0 <= self.window_overlap <= self.max_text_chars // 2:
@@ -244,6 +252,11 @@ class CheckResult:
     tiers_run: tuple[Tier, ...]
     redactions: tuple[Redaction, ...] = field(default=())
     stage: Stage = Stage.INPUT
+    # With storage rules (see `PolicySpec`): the checked text and the returned text with the
+    # storage redactor's spans replaced too, from the same scan. None without storage rules,
+    # or when one of them failed: then nothing redacted is available and nothing raw may be kept.
+    stored_input: str | None = None
+    stored_output: str | None = None
 
     @property
     def blocked(self) -> bool:
@@ -255,7 +268,8 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (tiers by name) for the API response and the decision envelope.
-        It includes the returned text; drop `text` where only a hash may be stored."""
+        It includes the returned text; drop `text` where only a hash may be stored. The
+        stored texts are not included (they are for provenance only)."""
         return {
             "decision": self.decision.value,
             "stage": self.stage.value,

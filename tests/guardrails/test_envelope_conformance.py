@@ -95,12 +95,14 @@ def test_a_fail_closed_error_is_an_error_outcome_not_a_block(alice, guard_polici
     assert [e["fail_mode_applied"] for e in closed["errors"]] == ["closed"]
     envelope = DecisionEnvelope.objects.get(pk=closed["envelope_id"])
     assert envelope.outcome == "error"
+    assert isinstance(envelope.output, dict)
     assert envelope.output["decision"] == "block"
     assert envelope.attributes["guard.decision"] == "block"
     assert envelope.attributes["guard.failed_closed"] is True
     assert "failed closed" in envelope.rationale
 
     opened = DecisionEnvelope.objects.get(pk=_check(alice, "hello", "open")["envelope_id"])
+    assert isinstance(opened.output, dict)
     assert (opened.outcome, opened.output["decision"], opened.attributes["guard.failed_closed"]) == (
         "error",
         "allow",

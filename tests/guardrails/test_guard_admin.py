@@ -151,7 +151,7 @@ def test_changing_policy_settings_publishes_a_version(admin_client, policy):
 
 
 def _deep_schema(levels):
-    schema = {"type": "string"}
+    schema: dict[str, object] = {"type": "string"}
     for _ in range(levels):
         schema = {"type": "object", "properties": {"a": schema}}
     return schema

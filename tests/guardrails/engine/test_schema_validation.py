@@ -116,7 +116,7 @@ def test_schemas_that_cannot_run_safely_are_refused_at_save(schema: Any, message
 
 
 def test_local_refs_anchors_and_recursive_schemas_are_fine() -> None:
-    tree = {
+    tree: dict[str, Any] = {
         "$defs": {"node": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#node"}}}}},
         "$ref": "#/$defs/node",
     }
