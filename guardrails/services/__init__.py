@@ -2,7 +2,7 @@
 
 - `policies`: create, save and delete policies and rules; every change publishes a version.
 - `checks`: ``check`` text against a published policy (the hot path) and record it.
-- `redaction`: the redactor for what provenance stores (registered with ``governance.redaction``).
+- `redaction`: the redactor for what provenance stores (subscribed to the core's ``redact`` hook).
 - `demo`: the demo's policies and traffic.
 
 Reads (recent texts, hit counts) are in `guardrails.selectors`.

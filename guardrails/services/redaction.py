@@ -5,7 +5,7 @@ One set of rules (the default policy's PII and secret redactors) serves two call
 - a guard check compiles them into its policy as storage rules
   (`guardrails.engine.PolicySpec.storage_rules`), so the text it records is redacted by the
   same engine pass that checked it;
-- `redact_text`, registered with ``governance.redaction`` for every other envelope (reviews'
+- `redact_text`, subscribed to the core's ``redact`` hook for every other envelope (reviews'
   corrections, envelopes posted by services), runs them alone.
 """
 
@@ -41,7 +41,7 @@ _REDACTOR_SPEC = PolicySpec(
 
 def redact_text(text: str) -> str:
     """PII and secrets replaced by typed placeholders: how envelopes store text for projects
-    whose content storage is "redacted" (registered with ``governance.redaction``). Raises
+    whose content storage is "redacted" (subscribed to the ``redact`` hook). Raises
     rather than return text it could not redact."""
     compiled = cached_policy(_REDACTOR_SPEC.id, _REDACTOR_SPEC.version, lambda: _REDACTOR_SPEC)
     result = engine_check(compiled, text=text, stage="output")
