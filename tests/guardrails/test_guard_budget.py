@@ -64,8 +64,10 @@ def priced_judge(judge_provider):
     return judge_provider
 
 
+# A guard error is outcome "error" whichever way it fails (the block of a fail-closed one is
+# in output.decision and attributes["guard.failed_closed"]).
 @pytest.mark.parametrize(
-    ("fail_mode", "decision", "outcome"), [("open", "allow", "error"), ("closed", "block", "blocked")]
+    ("fail_mode", "decision", "outcome"), [("open", "allow", "error"), ("closed", "block", "error")]
 )
 def test_an_exhausted_hard_budget_stops_the_llm_guard_before_any_model_call(
     alice, alice_project, priced_judge, fake_provider, fail_mode, decision, outcome
