@@ -8,6 +8,9 @@ with its own database connection) that loop reserve -> settle against it for a f
 Every reservation updates the same counter row, so this measures the cost of the atomic
 conditional UPDATE under row-lock contention. A second pass uses a budget too small for all
 the holds, checking that the limit still holds (refusals are the typed error, spend <= limit).
+A third starts with the $1 budget full of holds that have already expired (their spenders
+died) and no sweeper running: admission must stop counting them at their expiry.
+The database is ``arbiter_bench_budget_<pid>``, so concurrent runs do not collide.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import statistics
 import sys
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,11 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cost_reports import admin_exec, server_url, with_db  # type: ignore[import-not-found]
 
-BENCH_DB = "arbiter_bench_budget"
+BENCH_DB = f"arbiter_bench_budget_{os.getpid()}"
 
 
-def run(spenders: int, seconds: float, limit: str) -> dict[str, float]:
+def run(spenders: int, seconds: float, limit: str, *, expired_holds: bool = False) -> dict[str, float]:
     from django.db import connection
+    from django.utils import timezone
 
     from costs.errors import BudgetExceededError
     from costs.models import Budget, BudgetCounter
@@ -38,10 +43,14 @@ def run(spenders: int, seconds: float, limit: str) -> dict[str, float]:
     from governance.models import Project
     from governance.services.projects import project_create
 
-    slug = f"bench-{spenders}-{limit}"
+    slug = f"bench-{spenders}-{limit}-{'expired' if expired_holds else 'clean'}"
     project = Project.objects.filter(slug=slug).first() or project_create(slug=slug, name=slug)
     budget = budget_save(budget=Budget(project=project, name="hard", limit_usd=Decimal(limit)))
     budget_counter_current(budget=budget)
+    if expired_holds:
+        past = timezone.now() - timedelta(minutes=10)
+        for _ in range(10):
+            budget_reserve(project=project, estimate_usd=Decimal(limit) / 10, ttl_seconds=60, now=past)
     latencies: list[list[float]] = [[] for _ in range(spenders)]
     refused = [0] * spenders
     barrier = threading.Barrier(spenders + 1)
@@ -75,7 +84,8 @@ def run(spenders: int, seconds: float, limit: str) -> dict[str, float]:
     all_lat = sorted(x for lat in latencies for x in lat)
     counter = BudgetCounter.objects.get(budget=budget)
     assert counter.settled_nanos <= usd_to_nanos(limit), "a hard budget overshot its limit"
-    assert counter.held_nanos == 0
+    if not expired_holds:
+        assert counter.held_nanos == 0
     return {
         "admitted": len(all_lat),
         "refused": sum(refused),
@@ -111,13 +121,16 @@ def main() -> None:
             rows.append(("ample", n, run(n, args.seconds, "1000000")))
         for n in [int(x) for x in args.spenders.split(",")]:
             rows.append(("tight $1", n, run(n, min(args.seconds, 2.0), "1")))
+        for n in [int(x) for x in args.spenders.split(",")]:
+            rows.append(("expired", n, run(n, min(args.seconds, 2.0), "1", expired_holds=True)))
     finally:
         from django.db import connections
 
         connections.close_all()
         if not args.keep:
             admin_exec(url, f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    print(f"\none hard budget, reserve $0.01 then settle $0.008 in a loop ({args.seconds:.0f} s per row)")
+    print(f"\none hard budget, reserve $0.01 then settle $0.008 in a loop ({args.seconds:.0f} s per ample row)")
+    print("expired: the $1 budget starts full of holds whose spenders died 10 minutes ago; no sweeper runs")
     header = ("spenders", "reserve/s", "p50 ms", "p99 ms", "admitted", "refused", "spent $")
     print(f"{'budget':<9} " + " ".join(f"{h:>9}" for h in header))
     for label, n, r in rows:

@@ -240,10 +240,10 @@ class BudgetAdmin(ProjectScopedAdmin[Budget]):
 
 @admin.register(BudgetReservation)
 class BudgetReservationAdmin(ReadOnlyAdmin):
-    list_display = ["id", "project", "state", "estimate_nanos", "actual_nanos", "feature", "customer", "created_at",
-                    "expires_at"]  # fmt: skip
-    list_filter = ["state", "project"]
-    search_fields = ["trace_id", "run_id", "feature", "customer"]
+    list_display = ["id", "project", "state", "purpose", "estimate_nanos", "actual_nanos", "overrun_nanos",
+                    "feature", "customer", "created_at", "expires_at"]  # fmt: skip
+    list_filter = ["state", "overrun_reason", "project"]
+    search_fields = ["trace_id", "run_id", "feature", "customer", "purpose"]
     list_select_related = ["project"]
 
 

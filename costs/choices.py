@@ -51,3 +51,11 @@ class ReservationState(models.TextChoices):
     SETTLED = "settled", "Settled"
     RELEASED = "released", "Released (no call was made)"
     EXPIRED = "expired", "Expired (hold released, not settled)"
+
+
+class OverrunReason(models.TextChoices):
+    """Why a settlement spent more than its reservation held (see ``costs.services.budgets``)."""
+
+    NONE = "", "None"
+    LARGER_THAN_HOLD = "larger_than_hold", "Settled more than the hold"
+    AFTER_EXPIRY = "after_expiry", "Settled after the hold expired"

@@ -21,6 +21,7 @@ from costs.choices import (
     BudgetPeriod,
     BudgetScope,
     CostSource,
+    OverrunReason,
     PriceMatch,
     ReservationState,
     UsageSource,
@@ -310,13 +311,20 @@ class BudgetCounter(models.Model):
 
 
 class BudgetReservation(models.Model):
-    """One spender's reservation: a hold on every applicable budget, settled or expired exactly once."""
+    """One spender's reservation: a hold on every applicable budget, settled, released or expired once.
+
+    ``overrun_nanos`` is the part of the settlement that no hold covered: what a settle spent
+    beyond its hold, or all of a settle that came after the hold expired. Always 0 for the
+    spending protocol's own calls unless one outlived its deadline.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="budget_reservations")
     estimate_nanos = models.BigIntegerField()
     actual_nanos = models.BigIntegerField(null=True, blank=True)
     state = models.CharField(max_length=8, choices=ReservationState.choices, default=ReservationState.OPEN)
+    overrun_nanos = models.BigIntegerField(default=0)
+    overrun_reason = models.CharField(max_length=16, choices=OverrunReason.choices, blank=True, default="")
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     feature = models.CharField(max_length=100, blank=True)
     customer = models.CharField(max_length=200, blank=True)

@@ -52,6 +52,7 @@ class AlertKind(models.TextChoices):
     BREAKER_OPEN = "breaker_open", "Circuit breaker opened"
     BUDGET_SOFT = "budget_soft", "Budget soft limit crossed"
     BUDGET_HARD = "budget_hard", "Budget hard limit reached"
+    BUDGET_OVERRUN = "budget_overrun", "Budget overrun (spend settled beyond its hold)"
     GUARD_ERROR_RATE = "guard_error_rate", "Guard error rate high"
     GATE_FAILED = "gate_failed", "Eval gate failed"
     LEDGER_BROKEN = "ledger_broken", "Provenance ledger broken"

@@ -66,7 +66,7 @@ def spent(budget) -> int:
 def on_postgres(test: Callable[..., None]) -> Callable[..., None]:
     """Threads with their own connections: committed data, real row locks."""
     marked = pytest.mark.django_db(transaction=True)(pytest.mark.postgres(test))
-    return pytest.mark.usefixtures("postgres_required")(marked)
+    return pytest.mark.usefixtures("postgres_required")(marked)  # type: ignore[no-any-return]
 
 
 @on_postgres
@@ -110,17 +110,17 @@ def test_a_late_settle_after_its_hold_expired_and_was_reused_is_an_overrun(alice
     fresh: list[str] = []
     lock = threading.Lock()
 
-    def work(i: int) -> None:
-        try:
-            r = budget_reserve(project=alice_project, estimate_usd=CENT2)
-            with lock:
-                fresh.append(str(r.pk))
-        except BudgetExceededError:
-            pass
-        budget_settle(reservation_id=stale[i].pk, actual_usd=CENT2)  # the late settle
+    def reserve(i: int) -> None:
+        r = budget_reserve(project=alice_project, estimate_usd=CENT2)  # refused before the fix
+        with lock:
+            fresh.append(str(r.pk))
 
-    assert not run_threads(50, work)
-    assert len(fresh) == 50  # the expired holds stopped counting at their expiry
+    def settle_late(i: int) -> None:
+        budget_settle(reservation_id=stale[i].pk, actual_usd=CENT2)
+
+    assert not run_threads(50, reserve)
+    assert len(fresh) == 50  # the expired holds stopped counting at their expiry, no sweeper ran
+    assert not run_threads(50, settle_late)
     late = BudgetReservation.objects.filter(pk__in=[s.pk for s in stale])
     assert {(r.state, r.overrun_nanos, r.overrun_reason) for r in late} == {
         (ReservationState.SETTLED, usd_to_nanos(CENT2), "after_expiry")
@@ -185,7 +185,7 @@ def test_reconcile_releases_expired_holds_and_keeps_settlements(alice_project, m
     budget_settle(reservation_id=settled.pk, actual_usd=D(2))  # no ledger row: reported spend
     budget_reserve(project=alice_project, estimate_usd=D(4), ttl_seconds=1, now=datetime.now(UTC) - timedelta(hours=1))
     make_usage(alice_project, cost=usd_to_nanos(1), occurred_at=datetime.now(UTC))  # spend outside any reservation
-    BudgetCounter.objects.filter(budget=budget).update(settled_nanos=0, held_nanos=0)  # drifted
+    BudgetCounter.objects.filter(budget=budget).update(settled_nanos=0, held_nanos=0)  # drifted below the truth
     budget_reconcile(budget=budget)
     counter = budget_counter_current(budget=budget)
     assert (counter.settled_nanos, counter.held_nanos) == (usd_to_nanos(3), 0)
