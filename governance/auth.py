@@ -7,8 +7,6 @@ queryset to ``request.auth.project``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,17 +17,11 @@ from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
 from governance.models import ApiKey, Project
+from governance.services.api_keys import api_key_find, api_key_split, api_key_touch
 
 if TYPE_CHECKING:
     # Imported for types only: DRF imports this module while rest_framework.views is still loading.
     from rest_framework.views import APIView
-
-KEY_PREFIX = "arb"
-
-
-def hash_secret(secret: str) -> str:
-    # Keys carry 256 bits of randomness, so a fast hash is enough; there is nothing to brute-force.
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,16 +55,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return ApiPrincipal(api_key), api_key
 
     def authenticate_token(self, token: str) -> ApiKey:
-        from governance.services.api_keys import api_key_touch
-
-        parts = token.split("_", 2)
-        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        if api_key_split(token) is None:
             raise exceptions.AuthenticationFailed("Malformed API key.", code="invalid_api_key")
-        _, prefix, secret = parts
-        api_key = ApiKey.objects.select_related("project").filter(prefix=prefix).first()
-        expected = api_key.secret_hash if api_key else hash_secret("")
-        # Compare even when the prefix is unknown so timing does not reveal which prefixes exist.
-        if not hmac.compare_digest(expected, hash_secret(secret)) or api_key is None:
+        api_key = api_key_find(token=token)
+        if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.", code="invalid_api_key")
         now = timezone.now()
         if api_key.revoked_at is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
@@ -52,9 +53,9 @@ class GuardPolicyAdmin(ScopedHistoryAdmin[GuardPolicy]):
         return [*self.readonly_fields, "project", "slug"] if obj else list(self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: GuardPolicy, form: Any, change: bool) -> None:
-        user = request.user if request.user.is_authenticated else None
+        user = request.user if isinstance(request.user, AbstractBaseUser) else None
         if change:
-            services.policy_save(policy=obj, user=user)  # type: ignore[arg-type]
+            services.policy_save(policy=obj, user=user)
         else:
             created = services.policy_create(
                 project=obj.project,
@@ -62,7 +63,7 @@ class GuardPolicyAdmin(ScopedHistoryAdmin[GuardPolicy]):
                 name=obj.name,
                 description=obj.description,
                 fail_mode=obj.fail_mode,
-                user=user,  # type: ignore[arg-type]
+                user=user,
             )
             obj.pk = created.pk
             obj.version = created.version
@@ -174,13 +175,13 @@ class GuardRuleAdmin(ScopedHistoryAdmin[GuardRule]):
 
     def save_model(self, request: HttpRequest, obj: GuardRule, form: Any, change: bool) -> None:
         try:
-            services.rule_save(rule=obj, user=request.user if request.user.is_authenticated else None)  # type: ignore[arg-type]
+            services.rule_save(rule=obj, user=request.user if isinstance(request.user, AbstractBaseUser) else None)
         except ArbiterError as exc:
             messages.error(request, exc.message)
             raise
 
     def delete_model(self, request: HttpRequest, obj: GuardRule) -> None:
-        services.rule_delete(rule=obj, user=request.user if request.user.is_authenticated else None)  # type: ignore[arg-type]
+        services.rule_delete(rule=obj, user=request.user if isinstance(request.user, AbstractBaseUser) else None)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[GuardRule]) -> None:
         for rule in queryset:

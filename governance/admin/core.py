@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
@@ -128,7 +129,7 @@ class ApiKeyAdmin(ProjectScopedAdmin[ApiKey]):
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
                 expires_at=form.cleaned_data["expires_at"],
-                created_by=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+                created_by=request.user if isinstance(request.user, AbstractBaseUser) else None,
             )
             self.log_addition(request, issued.api_key, [{"added": {}}])
             context.update({"title": "API key issued", "issued": issued})
@@ -275,8 +276,8 @@ class AlertAdmin(ProjectScopedAdmin[Alert]):
 
     @admin.action(description="Acknowledge selected alerts", permissions=["operate"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
-        user = request.user if request.user.is_authenticated else None
+        user = request.user if isinstance(request.user, AbstractBaseUser) else None
         for alert in queryset.filter(acknowledged_at__isnull=True):
-            alert_acknowledge(alert=alert, user=user)  # type: ignore[arg-type]
+            alert_acknowledge(alert=alert, user=user)
             self.log_change(request, alert, "Acknowledged")
         messages.success(request, "Acknowledged.")

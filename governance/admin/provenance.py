@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -174,7 +174,7 @@ class ReviewItemAdmin(ProjectScopedAdmin[ReviewItem]):
                         envelope=item.envelope,
                         action=form.cleaned_data["action"],
                         note=form.cleaned_data["note"],
-                        reviewer=request.user,  # type: ignore[arg-type]
+                        reviewer=request.user if isinstance(request.user, AbstractBaseUser) else None,
                         assignee=form.cleaned_data.get("assignee"),
                         corrected_output=form.cleaned_data.get("corrected_output"),
                     )

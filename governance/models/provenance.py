@@ -170,8 +170,9 @@ class DecisionEnvelope(AppendOnlyModel):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     decision_type = models.CharField(max_length=32, choices=DecisionType.choices)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    # Who asked, including ``api_key_id`` for the key that did: inside the hashed content, so it
+    # is covered by the ledger (a separate, unhashed key column would not be).
     actor = models.JSONField(default=dict, blank=True)
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     input = models.JSONField(null=True, blank=True)
     output = models.JSONField(null=True, blank=True)
     input_hash = models.CharField(max_length=64, blank=True)

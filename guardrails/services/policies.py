@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -45,7 +45,7 @@ def _rule_spec_dict(rule: GuardRule) -> dict[str, Any]:
 
 
 @transaction.atomic
-def policy_publish(*, policy: GuardPolicy, user: User | None = None, note: str = "") -> GuardPolicyVersion:
+def policy_publish(*, policy: GuardPolicy, user: AbstractBaseUser | None = None, note: str = "") -> GuardPolicyVersion:
     """Snapshot the policy's current rules as a new version; callers see it on their next check.
 
     The policy row is locked so concurrent edits publish one version each, in order.
@@ -65,7 +65,11 @@ def policy_publish(*, policy: GuardPolicy, user: User | None = None, note: str =
     GuardPolicy.objects.filter(pk=locked.pk).update(version=version, updated_at=timezone.now())
     policy.version = version
     return GuardPolicyVersion.objects.create(
-        policy=locked, version=version, spec=spec, published_by=user, change_note=note[:300]
+        policy=locked,
+        version=version,
+        spec=spec,
+        published_by_id=user.pk if user is not None else None,
+        change_note=note[:300],
     )
 
 
@@ -98,7 +102,7 @@ def policy_create(
     description: str = "",
     fail_mode: str = "open",
     rules: Sequence[Mapping[str, Any]] = (),
-    user: User | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> GuardPolicy:
     """Create a policy with its rules and publish it as version 1."""
     policy = GuardPolicy(project=project, slug=slug, name=name, description=description, fail_mode=fail_mode)
@@ -134,7 +138,7 @@ def policy_default_ensure(*, project: Project) -> GuardPolicy:
     )
 
 
-def policy_save(*, policy: GuardPolicy, user: User | None = None) -> GuardPolicy:
+def policy_save(*, policy: GuardPolicy, user: AbstractBaseUser | None = None) -> GuardPolicy:
     """Save a policy's own settings (fail mode, window size, text) and publish the next version."""
     with transaction.atomic():
         try:
@@ -146,7 +150,7 @@ def policy_save(*, policy: GuardPolicy, user: User | None = None) -> GuardPolicy
     return policy
 
 
-def rule_save(*, rule: GuardRule, user: User | None = None) -> GuardRule:
+def rule_save(*, rule: GuardRule, user: AbstractBaseUser | None = None) -> GuardRule:
     """Validate and save a rule, then publish its policy's next version."""
     with transaction.atomic():
         try:
@@ -158,7 +162,7 @@ def rule_save(*, rule: GuardRule, user: User | None = None) -> GuardRule:
     return rule
 
 
-def rule_delete(*, rule: GuardRule, user: User | None = None) -> None:
+def rule_delete(*, rule: GuardRule, user: AbstractBaseUser | None = None) -> None:
     with transaction.atomic():
         policy = rule.policy
         name = rule.name

@@ -167,3 +167,16 @@ def test_cursor_pagination_and_query_ceiling(alice, make_envelope, django_assert
         seen += [e["seq"] for e in page["results"]]
         url = page["next"]
     assert seen == [7, 6, 5, 4, 3, 2, 1]
+
+
+def test_the_posting_key_is_recorded_in_the_actor_and_covered_by_the_content_hash(alice):
+    """The key lives in ``actor.api_key_id`` only: inside the hashed content, so the ledger covers it."""
+    from governance.models import DecisionEnvelope
+    from governance.services.envelopes import compute_content_hash
+
+    body = alice.client().post(URL, VALID, format="json").json()
+    envelope = DecisionEnvelope.objects.get(pk=body["id"])
+    assert envelope.actor["api_key_id"] == alice.issued.api_key.pk
+    assert compute_content_hash(envelope) == envelope.content_hash
+    envelope.actor = {**envelope.actor, "api_key_id": alice.issued.api_key.pk + 1}
+    assert compute_content_hash(envelope) != envelope.content_hash
