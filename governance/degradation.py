@@ -26,7 +26,7 @@ import psycopg
 import structlog
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.db.backends.signals import connection_created
 from prometheus_client import Counter, Gauge
 
@@ -98,13 +98,13 @@ def _on_fallback(dependency: str, component: str) -> None:
 
 
 def flush_alerts() -> None:
-    """Raise the alert for each outage not alerted yet.
+    """Raise the alert for each outage not alerted yet (and retry one that failed to save).
 
-    Deferred while a transaction is open, so a rollback of the caller's work cannot take
-    the alert with it; the next fallback (or ``/readyz``) outside a transaction raises it.
+    On the web path an outage is first noticed by the throttle, before any transaction opens,
+    so the alert is committed at once; ``/readyz`` raises a pending one too.
     """
     global _alert_retry_at
-    if not _pending_alerts or connection.in_atomic_block or time.monotonic() < _alert_retry_at:
+    if not _pending_alerts or time.monotonic() < _alert_retry_at:
         return
     with _pending_lock:
         pending = list(_pending_alerts.values())

@@ -160,21 +160,22 @@ ARBITER_REDIS_TIMEOUT = env.float("ARBITER_REDIS_TIMEOUT", default=0.5)
 ARBITER_DEPENDENCY_RETRY_SECONDS = env.float("ARBITER_DEPENDENCY_RETRY_SECONDS", default=2.0)
 if ARBITER_REDIS_TIMEOUT <= 0 or ARBITER_DEPENDENCY_RETRY_SECONDS <= 0:
     raise ImproperlyConfigured("ARBITER_REDIS_TIMEOUT and ARBITER_DEPENDENCY_RETRY_SECONDS must be > 0")
-CACHES: dict[str, Any]
-if REDIS_URL:
-    CACHES = {
+
+
+def redis_caches(url: str | None, *, timeout_s: float) -> dict[str, Any]:
+    """``CACHES`` for a Redis URL (fail-soft: see governance.cache), or local memory without one."""
+    if not url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "arbiter"}}
+    return {
         "default": {
             "BACKEND": "governance.cache.FailSoftRedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "socket_timeout": ARBITER_REDIS_TIMEOUT,
-                "socket_connect_timeout": ARBITER_REDIS_TIMEOUT,
-                "health_check_interval": 30,
-            },
+            "LOCATION": url,
+            "OPTIONS": {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s, "health_check_interval": 30},
         }
     }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "arbiter"}}
+
+
+CACHES = redis_caches(REDIS_URL, timeout_s=ARBITER_REDIS_TIMEOUT)
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL: str | None = env.str("CELERY_BROKER_URL", default="") or None
