@@ -46,9 +46,14 @@ class PriceBook:
         self._rows = list(rows)
 
     @classmethod
-    def load(cls, *, project_id: int | None) -> PriceBook:
+    def load(cls, *, project_id: int | None, providers: Iterable[str] | None = None) -> PriceBook:
+        """The project's and the global rows; only those of ``providers`` (names or kinds) when given,
+        which is all one call needs."""
         q = Q(project__isnull=True) | Q(project_id=project_id) if project_id else Q(project__isnull=True)
-        return cls(ModelPrice.objects.filter(q))
+        rows = ModelPrice.objects.filter(q)
+        if providers is not None:
+            rows = rows.filter(provider__in=[p for p in providers if p])
+        return cls(rows)
 
     def find(self, *, provider: str, model: str, at: datetime, provider_kind: str = "") -> ModelPrice | None:
         best: ModelPrice | None = None
@@ -72,7 +77,7 @@ def price_find(
     *, project_id: int | None, provider: str, model: str, at: datetime | None = None, provider_kind: str = ""
 ) -> ModelPrice | None:
     """The price in force for one call, or ``None`` when the model has no price."""
-    return PriceBook.load(project_id=project_id).find(
+    return PriceBook.load(project_id=project_id, providers=(provider, provider_kind)).find(
         provider=provider, provider_kind=provider_kind, model=model, at=at or timezone.now()
     )
 

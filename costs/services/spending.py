@@ -147,9 +147,8 @@ def spend_reserve(*, project: Project, bound: CallBound, tags: SpendTags, purpos
         customer=tags.customer,
         pipeline=tags.pipeline,
     )
-    price = PriceBook.load(project_id=project.pk).find(
-        provider=bound.provider, provider_kind=bound.provider_kind, model=bound.model, at=now
-    )
+    book = PriceBook.load(project_id=project.pk, providers=(bound.provider, bound.provider_kind))
+    price = book.find(provider=bound.provider, provider_kind=bound.provider_kind, model=bound.model, at=now)
     if price is None:
         hard = [b.name for b in budgets if b.mode == BudgetMode.HARD]
         if hard:

@@ -149,8 +149,11 @@ def usage_record_from_event(event: UsageEvent, *, book: PriceBook | None = None)
     ctx = event.context
     # The row's project is the context's; it is looked up, not trusted, so a stale id is no row's owner.
     project = Project.objects.filter(pk=ctx.project_id).first() if ctx.project_id else None
+    if book is None:
+        providers = (event.provider, event.provider_kind)
+        book = PriceBook.load(project_id=project.pk if project else None, providers=providers)
     return usage_record_build(
-        book=book or PriceBook.load(project_id=project.pk if project else None),
+        book=book,
         project=project,
         source=UsageSource.CLIENT,
         occurred_at=event.occurred_at,

@@ -31,6 +31,26 @@ def test_an_api_request_leaves_one_server_span(alice, anon):
     assert Span.objects.count() == 1
 
 
+def test_a_failing_request_subscriber_never_breaks_the_response(alice):
+    from governance import hooks
+    from governance.middleware import REQUEST_FINISHED, RequestFinished
+
+    def broken(event: RequestFinished) -> None:
+        raise RuntimeError("metrics down")
+
+    name = f"{__name__}.{broken.__qualname__}"
+    failures = hooks.SUBSCRIBER_FAILURES.labels("request_finished", name)
+    before = failures._value.get()
+    with hooks.isolated(REQUEST_FINISHED):
+        hooks.subscribe(REQUEST_FINISHED, broken)
+        with hooks.capture(REQUEST_FINISHED) as seen:
+            response = alice.client().get("/api/v1/whoami")
+    assert response.status_code == 200
+    assert response["traceparent"]
+    assert [(e.response.status_code, e.trace.trace_id) for e in seen] == [(200, response["traceparent"].split("-")[1])]
+    assert failures._value.get() == before + 1
+
+
 def test_request_spans_record_the_status_and_cost_one_insert(alice, django_assert_num_queries):
     client = alice.client()
     client.get("/api/v1/whoami")  # warm: key lookup + last_used touch
