@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 
 class GovernanceConfig(AppConfig):
@@ -25,8 +25,9 @@ class GovernanceConfig(AppConfig):
         for name in (dependencies.REDIS, dependencies.BROKER, dependencies.DATABASE):
             dependencies.dependency(name).retry_interval_s = settings.ARBITER_DEPENDENCY_RETRY_SECONDS
 
-        # Transactional hooks (review_decided, project_created) refuse to publish outside one.
-        hooks.set_transaction_probe(lambda: connection.in_atomic_block)
+        # Transactional hooks (review_decided, project_created) refuse to publish outside a
+        # transaction; inside one, every other subscriber runs in a savepoint.
+        hooks.set_transaction_support(in_transaction=lambda: connection.in_atomic_block, savepoint=transaction.atomic)
 
         hooks.subscribe(PROVIDER_CALL_ATTEMPTED, receivers.provider_call_metrics)
         hooks.subscribe(PROVIDER_CALL_ATTEMPTED, receivers.provider_call_span)

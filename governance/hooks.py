@@ -19,7 +19,9 @@ Two kinds of channel share the registry:
 * :class:`Hook` — *something happened*. Subscribers are told in order (``order``, then
   subscription order) in the publisher's thread. A subscriber that raises is logged with
   the trace id and counted (``arbiter_hook_subscriber_failures_total``), and the others still
-  run: a broken ledger writer must never fail the model call it records. A hook declared
+  run: a broken ledger writer must never fail the model call it records. Inside a
+  transaction each subscriber runs in a savepoint, so one that fails in the database leaves
+  the publisher's transaction usable (rolled back to before that subscriber). A hook declared
   ``transactional=True`` instead re-raises the failure to the publisher, which publishes
   inside its own transaction, so the subscriber's work and the publisher's row commit
   together or not at all (``review_decided``: a pipeline step resumes from the review, or
@@ -43,7 +45,7 @@ import dataclasses
 import itertools
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -86,8 +88,10 @@ _lock = threading.Lock()
 _registry: dict[str, _Channel[Any]] = {}
 _seq = itertools.count()
 # Set by the Django side at start-up (``GovernanceConfig.ready``): the registry itself knows
-# nothing of databases, but a transactional hook published outside a transaction is a bug.
+# nothing of databases, but a transactional hook published outside a transaction is a bug, and
+# a failing subscriber inside one must not leave the publisher's transaction unusable.
 _in_transaction: Callable[[], bool] | None = None
+_savepoint: Callable[[], AbstractContextManager[object]] | None = None
 
 
 def _subscriber_name(fn: Callable[..., Any]) -> str:
@@ -169,15 +173,29 @@ class Hook(_Channel[P]):
 
     def publish(self, payload: P) -> None:
         self._check(payload)
-        if self.transactional and _in_transaction is not None and not _in_transaction():
-            raise HookError(f"the transactional hook {self.name!r} must be published inside a transaction")
-        for sub in self._subscriptions:
+        subs = self._subscriptions
+        if self.transactional:
+            if _in_transaction is not None and not _in_transaction():
+                raise HookError(f"the transactional hook {self.name!r} must be published inside a transaction")
+            for sub in subs:
+                try:
+                    sub.fn(payload)
+                except Exception:
+                    self._failed(sub, self._trace_of(payload))
+                    raise
+            return
+        if not subs:
+            return
+        savepoint = _savepoint if _in_transaction is not None and _in_transaction() else None
+        for sub in subs:
             try:
-                sub.fn(payload)
+                if savepoint is None:
+                    sub.fn(payload)
+                else:
+                    with savepoint():
+                        sub.fn(payload)
             except Exception:
                 self._failed(sub, self._trace_of(payload))
-                if self.transactional:
-                    raise
 
     def _trace_of(self, payload: P) -> str | None:
         if self._trace_id is not None:
@@ -248,10 +266,13 @@ def declared() -> dict[str, _Channel[Any]]:
         return dict(_registry)
 
 
-def set_transaction_probe(probe: Callable[[], bool] | None) -> None:
-    """How transactional hooks check that they are published inside a transaction."""
-    global _in_transaction
-    _in_transaction = probe
+def set_transaction_support(
+    *, in_transaction: Callable[[], bool] | None, savepoint: Callable[[], AbstractContextManager[object]] | None
+) -> None:
+    """How hooks see the publisher's transaction: whether one is open (transactional hooks must
+    be published inside one) and how to open a savepoint around each other subscriber in it."""
+    global _in_transaction, _savepoint
+    _in_transaction, _savepoint = in_transaction, savepoint
 
 
 # --- for tests ------------------------------------------------------------------------------------

@@ -99,6 +99,36 @@ def test_a_transactional_hook_re_raises_so_the_publishers_transaction_rolls_back
     assert not Alert.objects.filter(dedupe_key="x").exists()
 
 
+@pytest.mark.django_db
+def test_a_subscriber_failing_in_the_database_leaves_the_publishers_transaction_usable(alice_project):
+    from django.db import IntegrityError
+
+    from governance.models import Alert
+
+    def dup(key: str) -> None:
+        Alert.objects.create(kind="other", subject=key, dedupe_key=key, message="m")
+
+    def writes_then_fails(p: Ping) -> None:
+        dup("from-subscriber")
+        dup("from-subscriber")  # unique dedupe_key: IntegrityError
+
+    def healthy(p: Ping) -> None:
+        dup("from-healthy-subscriber")
+
+    with hooks.isolated(PING):
+        hooks.subscribe(PING, writes_then_fails)
+        hooks.subscribe(PING, healthy)
+        with transaction.atomic():
+            dup("before")
+            hooks.publish(PING, Ping(1))  # the IntegrityError is logged and counted, not raised
+            dup("after")  # the publisher's transaction still works
+    keys = set(Alert.objects.values_list("dedupe_key", flat=True))
+    assert {"before", "after", "from-healthy-subscriber"} <= keys
+    assert "from-subscriber" not in keys  # the failing subscriber's work was rolled back alone
+    with pytest.raises(IntegrityError), transaction.atomic():
+        dup("before")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_transactional_hook_refuses_to_publish_outside_a_transaction():
     with pytest.raises(HookError, match="inside a transaction"):
