@@ -9,7 +9,6 @@ class GovernanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Graceful degradation: log, metric and one alert per dependency outage.
         from governance import (
             celery_signals,  # noqa: F401  (connects the trace-context task hooks)
             degradation,
@@ -21,9 +20,12 @@ class GovernanceConfig(AppConfig):
         from governance.llm import BREAKER_STATE_CHANGED, PROVIDER_CALL_ATTEMPTED
         from governance.middleware import REQUEST_FINISHED
 
-        degradation.connect()
+        # Graceful degradation: a gauge, a log line and one alert per dependency outage.
+        degradation.connect_signals()
         for name in (dependencies.REDIS, dependencies.BROKER, dependencies.DATABASE):
             dependencies.dependency(name).retry_interval_s = settings.ARBITER_DEPENDENCY_RETRY_SECONDS
+        hooks.subscribe(dependencies.DEPENDENCY_CHANGED, receivers.dependency_changed)
+        hooks.subscribe(dependencies.DEPENDENCY_FALLBACK, receivers.dependency_fallback)
 
         # Transactional hooks (review_decided, project_created) refuse to publish outside a
         # transaction; inside one, every other subscriber runs in a savepoint.

@@ -31,7 +31,7 @@ from django.db.backends.signals import connection_created
 from prometheus_client import Counter, Gauge
 
 from governance import dependencies
-from governance.dependencies import BROKER, DATABASE, REDIS, DependencyChange
+from governance.dependencies import BROKER, DATABASE, REDIS, DependencyChange, DependencyFallback
 from governance.ratelimit import (
     MemoryRateLimitBackend,
     Rate,
@@ -70,7 +70,8 @@ _ALERT_RETRY_S = 10.0
 _alert_retry_at = 0.0
 
 
-def _on_change(change: DependencyChange) -> None:
+def dependency_changed(change: DependencyChange) -> None:
+    """An outage began or ended in this process: gauge, log line, and (once) an alert."""
     DEPENDENCY_UP.labels(change.dependency).set(1 if change.available else 0)
     if change.available:
         log.warning("dependency.recovered", dependency=change.dependency, outage_s=round(change.outage_s, 1))
@@ -91,8 +92,9 @@ def _on_change(change: DependencyChange) -> None:
     flush_alerts()
 
 
-def _on_fallback(dependency: str, component: str) -> None:
-    DEPENDENCY_FALLBACKS.labels(dependency, component).inc()
+def dependency_fallback(event: DependencyFallback) -> None:
+    """Count a fallback; raise the outage's alert if it could not be raised yet."""
+    DEPENDENCY_FALLBACKS.labels(event.dependency, event.component).inc()
     if _pending_alerts:
         flush_alerts()
 
@@ -137,10 +139,9 @@ def _on_connection_created(**_: Any) -> None:
     dependencies.dependency(DATABASE).succeeded("connect")
 
 
-def connect() -> None:
-    """Subscribe the metrics, log and alert to dependency changes (``AppConfig.ready``)."""
-    dependencies.on_change(_on_change)
-    dependencies.on_fallback(_on_fallback)
+def connect_signals() -> None:
+    """Django signals: a new database connection ends a database outage; tests that change
+    ``REDIS_URL`` get a fresh limiter (``AppConfig.ready``)."""
     connection_created.connect(_on_connection_created, dispatch_uid="governance.degradation.db_up")
     setting_changed.connect(_on_setting_changed, dispatch_uid="governance.degradation.settings")
 
@@ -168,7 +169,7 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
 
 def database_unavailable(component: str, exc: BaseException) -> None:
     """Record a request that found the database unreachable (log once, metric)."""
-    dependencies.dependency(DATABASE).failed(component, exc)
+    dependencies.dependency(DATABASE).failed(component, exc, fell_back=False)
 
 
 # --- the API rate limiter ------------------------------------------------------------------------

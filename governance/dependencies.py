@@ -5,15 +5,15 @@ the Celery broker reports each failure and success here, and asks before each us
 to try the dependency at all. That gives the graceful-degradation rules of DESIGN.md one
 place to live:
 
-* **one notification per outage**: listeners (``on_change``) hear ``down`` at the first
-  failure and ``up`` at the first success after it, never once per request, so the log line
-  and the alert built on them are not repeated thousands of times;
+* **one notification per outage**: the ``dependency_changed`` hook carries ``down`` at the
+  first failure and ``up`` at the first success after it, never once per request, so the
+  log line and the alert built on them are not repeated thousands of times;
 * **no stall while it is down**: after a failure only one caller per ``retry_interval_s``
   probes the dependency again (``should_try``); every other caller goes straight to its
   fallback instead of waiting for a connect timeout;
 * **recovery on its own**: the first probe that succeeds ends the outage.
 
-Each use of a fallback is reported to ``on_fallback`` listeners (a metric counter).
+Each use of a fallback is published on the ``dependency_fallback`` hook (a metric counter).
 State is per process: other processes find out for themselves, which is what each of them
 needs in order to choose its own fallback.
 """
@@ -25,6 +25,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from governance.hooks import Hook
 
 logger = logging.getLogger(__name__)
 
@@ -55,38 +57,26 @@ class DependencyStatus:
     fallbacks: int
 
 
-ChangeListener = Callable[[DependencyChange], None]
-FallbackListener = Callable[[str, str], None]
+@dataclass(frozen=True, slots=True)
+class DependencyFallback:
+    """One operation served by a fallback because ``dependency`` is unreachable."""
 
-_listeners_lock = threading.Lock()
-# Replaced, never mutated, so notifying iterates a stable tuple without a lock.
-_change_listeners: tuple[ChangeListener, ...] = ()
-_fallback_listeners: tuple[FallbackListener, ...] = ()
-
-
-def on_change(fn: ChangeListener) -> ChangeListener:
-    """Subscribe ``fn`` to every dependency's down/up transitions. Subscribing twice is a no-op."""
-    global _change_listeners
-    with _listeners_lock:
-        if fn not in _change_listeners:
-            _change_listeners = (*_change_listeners, fn)
-    return fn
+    dependency: str
+    component: str
 
 
-def on_fallback(fn: FallbackListener) -> FallbackListener:
-    """Subscribe ``fn(dependency, component)`` to every use of a fallback."""
-    global _fallback_listeners
-    with _listeners_lock:
-        if fn not in _fallback_listeners:
-            _fallback_listeners = (*_fallback_listeners, fn)
-    return fn
-
-
-def remove_listener(fn: Callable[..., None]) -> None:
-    global _change_listeners, _fallback_listeners
-    with _listeners_lock:
-        _change_listeners = tuple(f for f in _change_listeners if f != fn)
-        _fallback_listeners = tuple(f for f in _fallback_listeners if f != fn)
+DEPENDENCY_CHANGED: Hook[DependencyChange] = Hook(
+    "dependency_changed",
+    DependencyChange,
+    description="A shared dependency (Redis, the broker, the database) became unreachable in this process, "
+    "or reachable again: once per outage per process.",
+)
+DEPENDENCY_FALLBACK: Hook[DependencyFallback] = Hook(
+    "dependency_fallback",
+    DependencyFallback,
+    description="One operation was served by a fallback (per-process memory, an inline task, ...) because "
+    "its dependency is unreachable.",
+)
 
 
 class Dependency:
@@ -123,8 +113,9 @@ class Dependency:
                 return True
             return False
 
-    def failed(self, component: str, error: BaseException | str) -> None:
-        """Report a failure; the caller then uses its fallback (which this also counts)."""
+    def failed(self, component: str, error: BaseException | str, *, fell_back: bool = True) -> None:
+        """Report a failure; the caller then uses its fallback, which this also counts unless
+        ``fell_back`` is False (a probe, or a request that has no fallback)."""
         text = (f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else error)[:300]
         change = None
         with self._lock:
@@ -138,7 +129,8 @@ class Dependency:
         if change is not None:
             logger.error("dependency %s unavailable (first seen by %s): %s", self.name, component, text)
             _notify(change)
-        self.fell_back(component)
+        if fell_back:
+            self.fell_back(component)
 
     def succeeded(self, component: str = "") -> None:
         """Report a successful use; ends an outage if there was one."""
@@ -158,11 +150,7 @@ class Dependency:
         """Count one use of a fallback (without a new failure: the dependency is known down)."""
         with self._lock:
             self._fallbacks += 1
-        for listener in _fallback_listeners:
-            try:
-                listener(self.name, component)
-            except Exception:
-                logger.exception("fallback listener %r failed", listener)
+        DEPENDENCY_FALLBACK.publish(DependencyFallback(self.name, component))
 
     def status(self) -> DependencyStatus:
         with self._lock:
@@ -183,13 +171,7 @@ class Dependency:
 
 
 def _notify(change: DependencyChange) -> None:
-    for listener in _change_listeners:
-        try:
-            listener(change)
-        except Exception:
-            logger.exception(
-                "dependency listener %r failed (%s available=%s)", listener, change.dependency, change.available
-            )
+    DEPENDENCY_CHANGED.publish(change)
 
 
 _registry_lock = threading.Lock()

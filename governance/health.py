@@ -66,7 +66,7 @@ def _check_redis() -> str:
 
             redis_client(str(settings.REDIS_URL), timeout_s=settings.ARBITER_REDIS_TIMEOUT).ping()
     except Exception as exc:
-        redis_dependency.failed("readyz", exc)
+        redis_dependency.failed("readyz", exc, fell_back=False)
         raise Degraded(f"{type(exc).__name__}: {exc}") from exc
     # Redis answers: end a known outage now rather than at the next probe by a request.
     redis_dependency.succeeded("readyz")
@@ -83,7 +83,7 @@ def _check_broker() -> str:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:
-        broker.failed("readyz", exc)
+        broker.failed("readyz", exc, fell_back=False)
         raise Degraded(f"{type(exc).__name__}: {exc}") from exc
     broker.succeeded("readyz")
     return "ok"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from governance import metrics
+from governance import degradation, metrics
+from governance.dependencies import DependencyChange, DependencyFallback
 from governance.hooks import AlertRaised
 from governance.llm import StateChange, UsageEvent
 from governance.middleware import RequestFinished
@@ -33,3 +34,11 @@ def request_span(event: RequestFinished) -> None:
 
 def alert_raised(event: AlertRaised) -> None:
     alert_observe(event)
+
+
+def dependency_changed(change: DependencyChange) -> None:
+    degradation.dependency_changed(change)
+
+
+def dependency_fallback(event: DependencyFallback) -> None:
+    degradation.dependency_fallback(event)

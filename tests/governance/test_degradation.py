@@ -131,6 +131,48 @@ def test_the_cache_falls_back_to_process_memory(settings):
     assert not dependencies.dependency(dependencies.REDIS).status().available
 
 
+@pytest.mark.django_db
+def test_a_hung_redis_costs_one_timeout_not_one_per_request(alice, settings):
+    # A server that accepts connections and never answers: each Redis call would wait for the
+    # 0.5 s timeout. Only one call may try it while it is known down; the rest fall back at once.
+    import socket
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)
+    hung.settimeout(0.1)
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                accepted.append(hung.accept()[0])
+            except OSError:
+                continue
+
+    acceptor = threading.Thread(target=accept)
+    acceptor.start()
+    redis_dependency = dependencies.dependency(dependencies.REDIS)
+    saved, redis_dependency.retry_interval_s = redis_dependency.retry_interval_s, 60.0
+    try:
+        point_redis_at(settings, f"redis://127.0.0.1:{hung.getsockname()[1]}/0")
+        client = alice.client()
+        started = time.monotonic()
+        codes = [client.post(CHECK, BENIGN, format="json").status_code for _ in range(10)]
+        elapsed = time.monotonic() - started
+    finally:
+        redis_dependency.retry_interval_s = saved
+        done.set()
+        acceptor.join()
+        for conn in accepted:
+            conn.close()
+        hung.close()
+    assert codes == [200] * 10
+    assert elapsed >= 0.5  # one call waited for the timeout...
+    assert len(accepted) == 1  # ...and the only one that tried: ten requests, one connection
+
+
 @pytest.mark.django_db(transaction=True)
 def test_redis_stopped_mid_load_and_restarted(alice, settings, redis_server: RedisServer, fast_retry):
     point_redis_at(settings, redis_server.url)
@@ -358,3 +400,21 @@ def test_readyz_lists_a_provider_whose_breaker_is_open(client):
     assert body["status"] == "degraded"
     assert body["checks"]["providers"]["status"] == "degraded"
     assert "openai-main:gpt-4o" in body["checks"]["providers"]["error"]
+
+
+@pytest.mark.django_db
+def test_a_new_database_connection_ends_a_database_outage():
+    database = dependencies.dependency(dependencies.DATABASE)
+    database.failed("api", "OperationalError: connection refused", fell_back=False)
+    assert not database.status().available
+    assert REGISTRY.get_sample_value("arbiter_dependency_up", {"dependency": "database"}) == 0
+
+    fresh = connections.create_connection("default")
+    try:
+        fresh.ensure_connection()  # the database answers again
+    finally:
+        fresh.close()
+
+    assert database.status().available
+    assert REGISTRY.get_sample_value("arbiter_dependency_up", {"dependency": "database"}) == 1
+    assert dependency_alerts("database") == []  # alerts live in the database: log and metric only
