@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import redis
@@ -52,6 +52,9 @@ from governance.llm.types import (
     compute_request_hash,
 )
 from governance.secret_env import secret_env_name_error
+
+if TYPE_CHECKING:
+    from governance.llm.streaming import ChatStream
 
 R = TypeVar("R")
 
@@ -161,6 +164,16 @@ class LlmClient:
             simulated=simulated,
             request_hash=request_hash,
         )
+
+    def stream(self, provider: ProviderConfig, request: ChatRequest) -> ChatStream:
+        """A streamed chat call: iterate the returned ``ChatStream`` for text deltas.
+
+        Same breaker, retries (before the first text only) and usage events as ``complete``;
+        see ``governance.llm.streaming``. Nothing is sent until the first ``next()``.
+        """
+        from governance.llm.streaming import ChatStream  # the streaming module imports this one
+
+        return ChatStream(self, provider, request)
 
     def post_json(
         self,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 ProviderKind = Literal["openai", "anthropic", "offline"]
 Role = Literal["system", "user", "assistant"]
-CallStatus = Literal["ok", "error", "retry"]
+CallStatus = Literal["ok", "error", "retry", "cancelled"]
 
 PROVIDER_KINDS: frozenset[str] = frozenset({"openai", "anthropic", "offline"})
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
@@ -218,7 +218,8 @@ class UsageEvent:
     """Published once per attempt of a chat call (see ``hooks``).
 
     ``status`` is ``"retry"`` when this attempt failed and a retry was scheduled,
-    ``"error"`` when it failed and the call gives up, ``"ok"`` on success. A
+    ``"error"`` when it failed and the call gives up, ``"ok"`` on success, and
+    ``"cancelled"`` when the caller stopped reading a stream before it ended. A
     ``"retry"`` can be the last event of a call when the breaker opened before
     the retry (the call then raises ``BreakerOpenError``, no attempt, no event).
     ``model`` is the requested model, ``response_model`` what the provider returned

@@ -10,7 +10,12 @@
 Endpoints (POST): ``/v1/chat/completions`` and ``/chat/completions`` (OpenAI),
 ``/v1/messages`` (Anthropic), ``/classify`` (generic JSON verdict). Responses
 come from a FIFO queue of scripted replies; when it is empty each endpoint
-answers with a well-formed default. Every request is recorded (path,
+answers with a well-formed default. A request with ``"stream": true`` gets the
+default reply as server-sent events in the endpoint's format (chunked transfer
+encoding, one write per event); ``enqueue(stream=[...])`` scripts the events
+(``openai_stream``/``anthropic_stream`` build them), with ``stream_delay``
+seconds between events and ``stream_cut_after`` to drop the connection
+mid-stream. Every request is recorded (path,
 lower-cased headers, parsed JSON) before any scripted delay, so a request that
 the client abandoned on a timeout is still counted.
 
@@ -89,6 +94,85 @@ def anthropic_reply(
     }
 
 
+def sse(data: Any, event: str | None = None) -> str:
+    """One server-sent event; ``data`` is JSON-encoded unless it is a string."""
+    payload = data if isinstance(data, str) else jsonlib.dumps(data)
+    return (f"event: {event}\n" if event else "") + f"data: {payload}\n\n"
+
+
+def _pieces(text: str, chunk_chars: int) -> list[str]:
+    return [text[i : i + chunk_chars] for i in range(0, len(text), chunk_chars)] or [""]
+
+
+def openai_stream(
+    text: str = "fake reply",
+    *,
+    model: str = "fake-model",
+    chunk_chars: int = 4,
+    prompt_tokens: int = 12,
+    completion_tokens: int = 5,
+    cached_tokens: int = 0,
+    include_usage: bool = True,
+    finish_reason: str = "stop",
+) -> list[str]:
+    """``chat.completion.chunk`` events: a role chunk, the text, the finish chunk, usage, ``[DONE]``."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    events = [sse(chunk({"role": "assistant", "content": ""}))]
+    events += [sse(chunk({"content": piece})) for piece in _pieces(text, chunk_chars)]
+    events.append(sse(chunk({}, finish_reason)))
+    if include_usage:
+        usage = openai_reply(
+            model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cached_tokens=cached_tokens
+        )["usage"]
+        events.append(sse({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model, "choices": [],
+                           "usage": usage}))  # fmt: skip
+    events.append(sse("[DONE]"))
+    return events
+
+
+def anthropic_stream(
+    text: str = "fake reply",
+    *,
+    model: str = "fake-model",
+    chunk_chars: int = 4,
+    input_tokens: int = 12,
+    output_tokens: int = 5,
+    cache_read_input_tokens: int = 0,
+    stop_reason: str = "end_turn",
+) -> list[str]:
+    """Messages stream events, as the API sends them (with a ``ping``)."""
+    start = anthropic_reply("", model=model, input_tokens=input_tokens, output_tokens=1,
+                            cache_read_input_tokens=cache_read_input_tokens)  # fmt: skip
+    start["content"], start["stop_reason"] = [], None
+    events = [
+        sse({"type": "message_start", "message": start}, "message_start"),
+        sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            "content_block_start"),
+        sse({"type": "ping"}, "ping"),
+    ]  # fmt: skip
+    events += [
+        sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
+            "content_block_delta")
+        for piece in _pieces(text, chunk_chars)
+    ]  # fmt: skip
+    events += [
+        sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+        sse({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+             "usage": {"output_tokens": output_tokens}}, "message_delta"),
+        sse({"type": "message_stop"}, "message_stop"),
+    ]  # fmt: skip
+    return events
+
+
 def classify_reply(verdict: str = "allow", score: float = 0.0) -> dict[str, Any]:
     return {"verdict": verdict, "score": score, "reason": "fake classifier"}
 
@@ -110,6 +194,14 @@ class ScriptedResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     body: bytes | None = None
+    stream: tuple[str, ...] | None = None
+    stream_delay: float = 0.0
+    stream_cut_after: int | None = None
+
+
+def _default_stream(path: str, request_json: Any) -> list[str]:
+    model = request_json.get("model", "fake-model") if isinstance(request_json, dict) else "fake-model"
+    return anthropic_stream(model=model) if path == ANTHROPIC_PATH else openai_stream(model=model)
 
 
 def _default_body(path: str, request_json: Any) -> tuple[int, Any]:
@@ -154,6 +246,12 @@ class _Handler(BaseHTTPRequestHandler):
         if scripted.delay > 0 and abort.wait(scripted.delay):
             self.close_connection = True
             return
+        wants_stream = isinstance(request_json, dict) and request_json.get("stream") is True
+        if scripted.stream is not None or (wants_stream and scripted.status == 200 and scripted.json is None
+                                           and scripted.body is None and self.path != CLASSIFY_PATH):  # fmt: skip
+            events = scripted.stream if scripted.stream is not None else _default_stream(self.path, request_json)
+            self._send_stream(scripted, list(events), abort)
+            return
         if scripted.body is not None:
             status, payload = scripted.status, scripted.body
         else:
@@ -174,6 +272,33 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (read timeout) while we were delaying.
             self.close_connection = True
+
+    def _send_stream(self, scripted: ScriptedResponse, events: list[str], abort: threading.Event) -> None:
+        """Server-sent events with chunked transfer encoding, one chunk (and flush) per event."""
+        try:
+            self.send_response(scripted.status)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            for name, value in scripted.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            for number, event in enumerate(events):
+                if scripted.stream_cut_after is not None and number >= scripted.stream_cut_after:
+                    # Drop the connection without the terminating chunk: a provider dying mid-answer.
+                    self.close_connection = True
+                    self.wfile.flush()
+                    return
+                if number and scripted.stream_delay > 0 and abort.wait(scripted.stream_delay):
+                    self.close_connection = True
+                    return
+                data = event.encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client stopped reading (a cancelled stream)
 
 
 class _Server(ThreadingHTTPServer):
@@ -233,14 +358,23 @@ class FakeProviderServer:
         delay: float = 0.0,
         body: bytes | None = None,
         times: int = 1,
+        stream: list[str] | None = None,
+        stream_delay: float = 0.0,
+        stream_cut_after: int | None = None,
     ) -> None:
         """Script the next response(s).
 
         ``json=None`` sends the endpoint's default reply (or an error body when
         ``status`` is not 200); ``body`` sends raw bytes (e.g. invalid JSON);
         ``delay`` seconds are waited before answering; ``times`` repeats it.
+        ``stream`` sends these server-sent events (see ``openai_stream``), each
+        ``stream_delay`` seconds after the previous one, and drops the connection
+        before event number ``stream_cut_after`` when that is set.
         """
-        scripted = ScriptedResponse(status, json, dict(headers or {}), delay, body)
+        scripted = ScriptedResponse(
+            status, json, dict(headers or {}), delay, body,
+            tuple(stream) if stream is not None else None, stream_delay, stream_cut_after,
+        )  # fmt: skip
         with self._lock:
             self._queue.extend([scripted] * times)
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from governance.llm.errors import ProviderResponseError
-from governance.llm.providers.base import HttpCall, ProviderReply, as_mapping, token_count
+from governance.llm.providers.base import (
+    HttpCall,
+    ProviderReply,
+    StreamAccumulator,
+    as_mapping,
+    stream_error,
+    token_count,
+)
+from governance.llm.providers.sse import SseEvent
 from governance.llm.types import ChatRequest, Usage
 
 MESSAGES_PATH = "/v1/messages"
@@ -72,3 +81,59 @@ def parse_chat_response(body: Any) -> ProviderReply:
         usage=parse_usage(data.get("usage")),
         finish_reason=stop if isinstance(stop, str) else None,
     )
+
+
+def build_stream_call(request: ChatRequest, api_key: str | None) -> HttpCall:
+    call = build_chat_call(request, api_key)
+    return HttpCall(call.path, call.headers, {**call.payload, "stream": True})
+
+
+def _merge_usage(previous: Usage | None, update: Usage) -> Usage:
+    # message_start carries the input counts, message_delta the (cumulative) output count and,
+    # on newer API versions, the input counts again: keep the largest value of each bucket.
+    if previous is None:
+        return update
+    return Usage(
+        uncached_input_tokens=max(previous.uncached_input_tokens, update.uncached_input_tokens),
+        cache_read_tokens=max(previous.cache_read_tokens, update.cache_read_tokens),
+        cache_write_tokens=max(previous.cache_write_tokens, update.cache_write_tokens),
+        output_tokens=max(previous.output_tokens, update.output_tokens),
+    )
+
+
+def parse_stream_event(event: SseEvent, state: StreamAccumulator) -> str:
+    """Apply one Messages stream event to ``state``; return its text (often empty)."""
+    try:
+        body = json.loads(event.data)
+    except ValueError as exc:
+        raise ProviderResponseError("stream event is not JSON") from exc
+    data = as_mapping(body, "stream event")
+    kind = data.get("type") or event.event
+    if kind == "error":
+        raise stream_error(data, "anthropic")
+    if kind == "message_start":
+        message = as_mapping(data.get("message"), "message_start.message")
+        model = message.get("model")
+        if isinstance(model, str):
+            state.model = model
+        if message.get("usage") is not None:
+            state.usage = _merge_usage(state.usage, parse_usage(message.get("usage")))
+        return ""
+    if kind == "content_block_delta":
+        delta = as_mapping(data.get("delta"), "content_block_delta.delta")
+        if delta.get("type") != "text_delta":
+            return ""  # tool input JSON, thinking: not answer text
+        text = delta.get("text")
+        if not isinstance(text, str):
+            raise ProviderResponseError("text_delta without text")
+        return text
+    if kind == "message_delta":
+        change = data.get("delta")
+        if isinstance(change, Mapping) and isinstance(change.get("stop_reason"), str):
+            state.finish_reason = change["stop_reason"]
+        if data.get("usage") is not None:
+            state.usage = _merge_usage(state.usage, parse_usage(data.get("usage")))
+        return ""
+    if kind == "message_stop":
+        state.done = True
+    return ""

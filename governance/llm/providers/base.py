@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.llm.errors import ProviderResponseError
+from governance.llm.errors import LlmError, ProviderHTTPError, ProviderResponseError
 from governance.llm.types import Usage
 
 
@@ -56,3 +56,35 @@ def error_type(body: Any) -> str:
             if isinstance(kind, str):
                 return kind[:100]
     return ""
+
+
+@dataclass
+class StreamAccumulator:
+    """What a provider's stream has said so far (filled in by its ``parse_stream_event``)."""
+
+    model: str = ""
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    done: bool = False
+
+
+# Error types providers send inside a stream, as the HTTP status they stand for: a stream that
+# fails this way before its first text is retried like the same status would be.
+_STREAM_ERROR_STATUS = {
+    "overloaded_error": 529,
+    "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
+    "api_error": 500,
+    "server_error": 500,
+    "internal_server_error": 500,
+    "timeout": 504,
+}
+
+
+def stream_error(body: Any, provider_kind: str) -> LlmError:
+    """The typed error for an error event inside a stream (never its message: see ``error_type``)."""
+    kind = error_type(body)
+    status = _STREAM_ERROR_STATUS.get(kind)
+    if status is None:
+        return ProviderResponseError(f"{provider_kind} stream error: {kind or 'unknown'}")
+    return ProviderHTTPError(f"{provider_kind} stream error: {kind}", status=status, provider_error_type=kind)

@@ -22,6 +22,10 @@ are labelled: text starts with ``[simulated] `` and results carry
     as the mode says (``fail`` then falls back to ``echo``): demoes retries.
 ``latency_ms``
     Added latency in any mode (real sleep: keep it small in tests).
+``stream_chunk_chars`` / ``stream_delay_ms`` / ``stream_fail_after_chunks``
+    Streaming only: the reply is sent in chunks of this many characters (default 8), with
+    this delay between chunks (default 0), and optionally breaks off with a simulated 503
+    after that many chunks (a provider failing mid-stream).
 
 Token usage is approximated as one token per four characters.
 """
@@ -31,7 +35,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from governance.llm.errors import ProviderConfigError, ProviderHTTPError, ProviderTimeoutError
@@ -74,6 +78,30 @@ class OfflineSimulator:
             usage=Usage(uncached_input_tokens=approx_tokens(prompt), output_tokens=approx_tokens(text)),
             finish_reason="stop",
         )
+
+    def stream(self, provider: ProviderConfig, request: ChatRequest) -> tuple[ProviderReply, Iterator[str]]:
+        """The reply ``complete`` would give, and its text as a stream of chunks.
+
+        Failures configured to happen before the reply (``fail``, ``fail_first_n``, timeouts)
+        raise here, before any chunk, as an HTTP provider fails before its first event.
+        """
+        reply = self.complete(provider, request)
+        options = provider.offline
+        size = max(1, int(options.get("stream_chunk_chars", 8)))
+        delay_s = float(options.get("stream_delay_ms", 0)) / 1000.0
+        fail_after = options.get("stream_fail_after_chunks")
+
+        def chunks() -> Iterator[str]:
+            for number, start in enumerate(range(0, len(reply.text), size)):
+                if fail_after is not None and number >= int(fail_after):
+                    raise ProviderHTTPError(
+                        f"{provider.name}: simulated failure mid-stream", provider=provider.name, status=503
+                    )
+                if delay_s > 0 and number:
+                    time.sleep(delay_s)
+                yield reply.text[start : start + size]
+
+        return reply, chunks()
 
     def post_json(self, provider: ProviderConfig, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Answer a generic JSON POST (the guard's classifier) with a verdict."""

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from governance.llm.errors import ProviderResponseError
-from governance.llm.providers.base import HttpCall, ProviderReply, as_mapping, token_count
+from governance.llm.providers.base import (
+    HttpCall,
+    ProviderReply,
+    StreamAccumulator,
+    as_mapping,
+    stream_error,
+    token_count,
+)
+from governance.llm.providers.sse import SseEvent
 from governance.llm.types import ChatRequest, Usage
 
 CHAT_PATH = "/chat/completions"
@@ -73,3 +82,45 @@ def parse_chat_response(body: Any) -> ProviderReply:
         usage=parse_usage(data.get("usage")),
         finish_reason=finish if isinstance(finish, str) else None,
     )
+
+
+def build_stream_call(request: ChatRequest, api_key: str | None) -> HttpCall:
+    """The chat call with ``stream: true``; ``include_usage`` asks for a last chunk with the token counts."""
+    call = build_chat_call(request, api_key)
+    payload = {**call.payload, "stream": True, "stream_options": {"include_usage": True}}
+    return HttpCall(call.path, call.headers, payload)
+
+
+def parse_stream_event(event: SseEvent, state: StreamAccumulator) -> str:
+    """Apply one ``chat.completion.chunk`` to ``state``; return its text (often empty)."""
+    if event.data.strip() == "[DONE]":
+        state.done = True
+        return ""
+    try:
+        body = json.loads(event.data)
+    except ValueError as exc:
+        raise ProviderResponseError("stream chunk is not JSON") from exc
+    data = as_mapping(body, "stream chunk")
+    if "error" in data:
+        raise stream_error(data, "openai")
+    model = data.get("model")
+    if isinstance(model, str) and model:
+        state.model = model
+    if data.get("usage") is not None:
+        state.usage = parse_usage(data.get("usage"))
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return ""
+    choice = as_mapping(choices[0], "choices[0]")
+    finish = choice.get("finish_reason")
+    if isinstance(finish, str):
+        state.finish_reason = finish
+    delta = choice.get("delta")
+    if delta is None:
+        return ""
+    content = as_mapping(delta, "choices[0].delta").get("content")
+    if content is None:
+        return ""
+    if not isinstance(content, str):
+        raise ProviderResponseError("choices[0].delta.content is not a string")
+    return content
