@@ -236,7 +236,7 @@ class _PromptEnvironment(SandboxedEnvironment):
         # loop.cycle(...), loop.changed(...); cycler.next() / joiner()
         return isinstance(owner, (LoopContext, Cycler, Joiner))
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if not __self.is_safe_callable(__obj):
             name = getattr(__obj, "__name__", type(__obj).__name__)
             raise PromptError("prompt_forbidden", f"Calling {name!r} is not allowed in a prompt template.")
@@ -250,9 +250,9 @@ class _PromptEnvironment(SandboxedEnvironment):
             raise PromptError("prompt_forbidden", "Exponents above 64 are not allowed in a prompt template.")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                    if len(seq) * max(0, times) > budget.max_chars:
-                        raise PromptError("prompt_too_large", "A repetition would grow past the prompt's bound.")
+                sized = isinstance(seq, (str, list, tuple)) and isinstance(times, int)
+                if sized and len(seq) * max(0, times) > budget.max_chars:
+                    raise PromptError("prompt_too_large", "A repetition would grow past the prompt's bound.")
         return _check_size(self.binop_table[operator](left, right))
 
 
@@ -268,12 +268,12 @@ class _Bounder(NodeTransformer):
         call.set_environment(self.environment)
         return call
 
-    def visit_For(self, node: nodes.For) -> nodes.Node:  # noqa: N802  (jinja2's visitor naming)
+    def visit_For(self, node: nodes.For) -> nodes.Node:
         visited = cast(nodes.For, self.generic_visit(node))
         visited.iter = self._call(_ITER, [cast(nodes.Expr, visited.iter)], visited.lineno)
         return visited
 
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         visited = cast(nodes.Concat, self.generic_visit(node))
         return self._call(_CONCAT, list(visited.nodes), visited.lineno)
 

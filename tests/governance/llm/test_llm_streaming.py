@@ -110,7 +110,7 @@ def test_a_failure_after_text_is_not_retried_and_is_priced_from_what_arrived(cli
     # The connection drops after the role chunk and two text chunks: the caller already has text.
     fake_provider.enqueue(stream=openai_stream("abcdefghijklmnop", chunk_chars=4), stream_cut_after=3)
     stream = client.stream(openai_provider(fake_provider.openai_base_url), chat("x" * 40))
-    received = []
+    received: list[str] = []
     with pytest.raises(ProviderConnectionError):
         drain(stream, received)
     assert received == ["abcd", "efgh"]
@@ -180,7 +180,7 @@ def test_the_offline_simulator_streams_its_reply(client, events):
 def test_the_offline_simulator_can_fail_mid_stream(client, events):
     provider = offline_provider(offline={"stream_chunk_chars": 4, "stream_fail_after_chunks": 2})
     stream = client.stream(provider, chat("hello"))
-    got = []
+    got: list[str] = []
     with pytest.raises(ProviderHTTPError):
         drain(stream, got)
     assert got == ["[sim", "ulat"]

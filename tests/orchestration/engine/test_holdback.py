@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from guardrails.engine import DEFAULT_POLICY_RULES, PolicySpec, RuleSpec, compile_policy
+from guardrails.engine import DEFAULT_POLICY_RULES, FailMode, PolicySpec, RuleSpec, compile_policy
 from guardrails.engine import check as engine_check
 from orchestration.engine.holdback import Replacement, StreamBlocked, StreamGuard, WindowVerdict
 
@@ -63,7 +63,8 @@ def test_any_chunking_sends_exactly_the_full_text_redaction(seed):
     for prefix in sent_so_far:
         # Nothing ever sent contains any piece of a secret: every prefix is a prefix of the redacted text.
         assert redact_whole(TEXT).startswith(prefix)
-        assert "sk-" not in prefix and "@example" not in prefix
+        assert "sk-" not in prefix
+        assert "@example" not in prefix
 
 
 def test_a_secret_split_across_two_chunks_never_leaks_its_first_half():
@@ -130,7 +131,9 @@ def default_output_screen():
         for i, rule in enumerate(DEFAULT_POLICY_RULES)
         if rule["stage"] in ("output", "both")
     )
-    compiled = compile_policy(PolicySpec(id="stream-test", slug="default", version=1, fail_mode="open", rules=rules))
+    compiled = compile_policy(
+        PolicySpec(id="stream-test", slug="default", version=1, fail_mode=FailMode.OPEN, rules=rules)
+    )
 
     def screen(text: str) -> WindowVerdict:
         result = engine_check(compiled, text=text, stage="output")

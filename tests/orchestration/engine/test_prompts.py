@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -17,12 +18,14 @@ from orchestration.engine.prompts import (
 )
 
 
-def render(source: str, variables: dict | None = None, limits: RenderLimits | None = None, **kwargs) -> str:
+def render(source: str, variables: dict[str, Any] | None = None, limits: RenderLimits | None = None, **kwargs) -> str:
     prompt = compile_prompt([MessageTemplate("user", source)], limits)
     return render_prompt(prompt, variables or {}, **kwargs)[0].content
 
 
-def error(source: str, variables: dict | None = None, limits: RenderLimits | None = None, **kwargs) -> PromptError:
+def error(
+    source: str, variables: dict[str, Any] | None = None, limits: RenderLimits | None = None, **kwargs
+) -> PromptError:
     with pytest.raises(PromptError) as excinfo:
         render(source, variables, limits, **kwargs)
     return excinfo.value
@@ -188,7 +191,7 @@ def test_variables_must_be_bounded_json(variables):
 
 
 def test_deeply_nested_variables_are_refused():
-    value: list = []
+    value: list[Any] = []
     for _ in range(40):
         value = [value]
     assert error("{{ x }}", {"x": value}).code == "prompt_invalid_variables"
