@@ -153,7 +153,8 @@ def test_default_output_policy_streamed_equals_checked_whole(seed):
         "ops.lead@example.org. " + "More words follow here. " * 12 + "Call +1 415 555 0100 for help."
     )
     whole = engine_check(compiled, text=text, stage="output").text
-    assert "sk-proj" not in whole and "ops.lead" not in whole
+    assert "sk-proj" not in whole
+    assert "ops.lead" not in whole
     rng = random.Random(seed)
     sent: list[str] = []
     out = stream(StreamGuard(screen, lookbehind=64, min_step=8), split_randomly(text, rng, 12), sent)

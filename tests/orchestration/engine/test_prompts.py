@@ -221,9 +221,9 @@ def test_lone_surrogates_and_unicode_render_as_given():
 
 
 def test_limits_validate():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_rendered_chars"):
         RenderLimits(max_rendered_chars=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_iterations"):
         RenderLimits(max_iterations=10**9)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_render_ms"):
         RenderLimits(max_render_ms=0)

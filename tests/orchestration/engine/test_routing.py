@@ -54,7 +54,7 @@ def test_the_same_seed_gives_the_same_order():
 
 
 def test_weights_must_be_positive():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="weight"):
         EndpointOption("x", 1, 0)
 
 
