@@ -27,7 +27,9 @@ behave as in production), and is cheap enough to start per test.
 from __future__ import annotations
 
 import json as jsonlib
+import math
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -322,6 +324,10 @@ class FakeProviderServer:
         # so a test never waits for a sleeping handler.
         self._abort = threading.Event()
         self._thread: threading.Thread | None = None
+        self._bucket: tuple[float, float] | None = None  # (capacity, refill per second)
+        self._tokens = 0.0
+        self._refilled_at = 0.0
+        self.throttled_count = 0
 
     @property
     def url(self) -> str:
@@ -378,6 +384,28 @@ class FakeProviderServer:
         with self._lock:
             self._queue.extend([scripted] * times)
 
+    def enforce_rate_limit(self, *, requests: int, per_s: float = 60.0) -> None:
+        """Answer 429 (with ``Retry-After``) beyond ``requests`` per ``per_s`` seconds, as a
+        provider's token bucket does (capacity ``requests``, refilled continuously).
+        ``throttled_count`` counts the 429s sent."""
+        with self._lock:
+            self._bucket = (float(requests), requests / per_s)
+            self._tokens, self._refilled_at = float(requests), time.monotonic()
+
+    def _throttled(self) -> float | None:
+        """Seconds until a token is back when the bucket is empty (called under the lock)."""
+        if self._bucket is None:
+            return None
+        capacity, rate = self._bucket
+        now = time.monotonic()
+        self._tokens = min(capacity, self._tokens + (now - self._refilled_at) * rate)
+        self._refilled_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return None
+        self.throttled_count += 1
+        return (1.0 - self._tokens) / rate
+
     def reset(self) -> None:
         """Forget scripted replies and recorded requests; wake delayed handlers."""
         with self._lock:
@@ -410,6 +438,10 @@ class FakeProviderServer:
     def _receive(self, request: RecordedRequest) -> tuple[ScriptedResponse, threading.Event]:
         with self._lock:
             self._requests.append(request)
+            wait = self._throttled()
+            if wait is not None:
+                retry_after = {"Retry-After": str(max(1, math.ceil(wait)))}
+                return ScriptedResponse(status=429, headers=retry_after), self._abort
             scripted = self._queue.popleft() if self._queue else ScriptedResponse()
             return scripted, self._abort
 
