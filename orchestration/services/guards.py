@@ -169,7 +169,5 @@ def stream_screen(policy: GuardPolicy) -> Any:
 
 
 def _tier(kind: str) -> Tier | None:
-    try:
-        return RuleKind(kind).tier
-    except ValueError:
-        return None
+    registered = KINDS.get(kind)
+    return registered.tier if registered is not None else None
