@@ -160,6 +160,12 @@ ARBITER_REDIS_TIMEOUT = env.float("ARBITER_REDIS_TIMEOUT", default=0.5)
 ARBITER_DEPENDENCY_RETRY_SECONDS = env.float("ARBITER_DEPENDENCY_RETRY_SECONDS", default=2.0)
 if ARBITER_REDIS_TIMEOUT <= 0 or ARBITER_DEPENDENCY_RETRY_SECONDS <= 0:
     raise ImproperlyConfigured("ARBITER_REDIS_TIMEOUT and ARBITER_DEPENDENCY_RETRY_SECONDS must be > 0")
+# Outbound provider quotas (orchestration.services.quotas): with Redis unreachable, each process
+# admits this share of every quota, so the processes calling providers together stay within it
+# (set it to 1 / their number).
+ARBITER_QUOTA_LOCAL_SHARE = env.float("ARBITER_QUOTA_LOCAL_SHARE", default=0.25)
+if not 0 < ARBITER_QUOTA_LOCAL_SHARE <= 1:
+    raise ImproperlyConfigured("ARBITER_QUOTA_LOCAL_SHARE must be in (0, 1]")
 
 
 def redis_caches(url: str | None, *, timeout_s: float) -> dict[str, Any]:

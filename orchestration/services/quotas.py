@@ -46,10 +46,11 @@ def quota_limiter() -> RateLimiter:
     if limiter is None:
         with _lock:
             if _limiter is None:
-                url = settings.REDIS_URL if hasattr(settings, "REDIS_URL") else ""
+                url = settings.REDIS_URL
                 if url:
                     backend: RedisRateLimitBackend | MemoryRateLimitBackend = RedisRateLimitBackend(
-                        redis_client(url), local_share=float(getattr(settings, "ARBITER_QUOTA_LOCAL_SHARE", 0.25))
+                        redis_client(url, timeout_s=settings.ARBITER_REDIS_TIMEOUT),
+                        local_share=settings.ARBITER_QUOTA_LOCAL_SHARE,
                     )
                 else:
                     backend = MemoryRateLimitBackend()
