@@ -78,8 +78,8 @@ def run(base_url: str, calls: int, warmup: int) -> None:
     from governance.choices import ProviderKind
     from governance.llm import CallContext, ChatMessage, ChatRequest, get_client
     from governance.models import ModelEndpoint, Provider
-    from governance.services.models_gateway import provider_config
     from governance.services.projects import project_create
+    from governance.services.provider_calls import provider_config
     from orchestration.services import governed_call
     from orchestration.services.aliases import alias_create
 
@@ -100,20 +100,19 @@ def run(base_url: str, calls: int, warmup: int) -> None:
     client = get_client()
     steps: dict[str, dict[str, list[float]]] = {}
 
-    def governed(**guards: str) -> Callable[[], Any]:
+    def governed(policy: str | None = None) -> Callable[[], Any]:
         def once() -> Any:
-            result = governed_call(
+            return governed_call(
                 project=project, alias="bench-chat", decision_type="llm_call", messages=messages, feature="bench",
-                **guards,
+                input_policy=policy, output_policy=policy,
             )  # fmt: skip
-            return result
 
         return once
 
     variants: dict[str, Callable[[], Any]] = {
         "bare: client.complete + ledger row": lambda: client.complete(config, request),
         "governed_call, no guards": governed(),
-        "governed_call, default guards in+out": governed(input_policy="default", output_policy="default"),
+        "governed_call, default guards in+out": governed("default"),
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for name, fn in variants.items():

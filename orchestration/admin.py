@@ -7,7 +7,7 @@ floating callers get (a rollback is choosing an older number).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -78,12 +78,12 @@ class ModelAliasAdmin(SimpleHistoryAdmin[ModelAlias]):
         alias_services.alias_save(alias=obj)
 
     def save_formset(
-        self, request: HttpRequest, form: Any, formset: BaseInlineFormSet[Any, Any, Any], change: bool
+        self, request: HttpRequest, form: Any, formset: BaseInlineFormSet[AliasEndpoint, ModelAlias, Any], change: bool
     ) -> None:
         for endpoint in formset.save(commit=False):
             alias_services.alias_endpoint_save(endpoint=endpoint)
-        for endpoint in formset.deleted_objects:
-            alias_services.alias_endpoint_delete(endpoint=endpoint)
+        for deleted in formset.deleted_objects:
+            alias_services.alias_endpoint_delete(endpoint=cast(AliasEndpoint, deleted))
 
 
 @admin.register(EndpointQuota)
@@ -148,7 +148,7 @@ class PromptVersionInline(admin.TabularInline[PromptVersion, PromptTemplate]):
     extra = 0
     can_delete = False
     fields = ["version", "digest", "variables", "note", "created_at", "created_by"]
-    readonly_fields = fields
+    readonly_fields = ["version", "digest", "variables", "note", "created_at", "created_by"]
     ordering = ["-version"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -215,7 +215,8 @@ class PromptVersionAdmin(admin.ModelAdmin[PromptVersion]):
     list_filter = ["template__project"]
     search_fields = ["template__name", "note"]
     list_select_related = ["template__project", "created_by"]
-    readonly_fields = [f.name for f in PromptVersion._meta.fields]
+    readonly_fields = ["template", "version", "messages", "variables", "digest", "max_rendered_chars",
+                       "max_iterations", "max_render_ms", "note", "created_at", "created_by"]  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.apps import AppConfig
 
 
@@ -9,13 +7,8 @@ class OrchestrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from governance.demo import register_demo_seeder
+        from governance import hooks
+        from orchestration import receivers
 
-        # After costs (prices) and guardrails (policies): the demo alias is priced and guarded.
-        register_demo_seeder("orchestration", _seed_demo, order=300)
-
-
-def _seed_demo(project: Any) -> None:
-    from orchestration.services.demo import demo_seed
-
-    demo_seed(project=project)
+        # After costs (prices, order 5) and guardrails (policies, order 200): the demo alias is priced and guarded.
+        hooks.subscribe(hooks.DEMO_SEED_REQUESTED, receivers.demo_seed_requested, order=300)

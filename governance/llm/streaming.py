@@ -328,7 +328,7 @@ class ChatStream:
             usage = self._usage(state, complete=status == "ok")
         else:
             usage = Usage()  # failed before any text: priced like a failed plain call (no tokens)
-        hooks.publish_model_call(
+        hooks.PROVIDER_CALL_ATTEMPTED.publish(
             UsageEvent(
                 provider=self._provider.name,
                 provider_kind=self._provider.kind,

@@ -11,7 +11,7 @@ from django.db import transaction
 from governance.errors import ArbiterError, NotFoundError
 from governance.llm import ProviderConfig
 from governance.models import ModelEndpoint, Project, Provider
-from governance.services.models_gateway import provider_config
+from governance.services.provider_calls import provider_config
 from orchestration.models import AliasEndpoint, EndpointQuota, ModelAlias
 
 

@@ -43,13 +43,13 @@ from types import MappingProxyType, TracebackType
 from typing import Any, NoReturn
 
 import structlog
-from costs.services.spending import CallBound, Settlement, SpendTags, spend_reserve, spend_settle
 
+from costs.choices import BudgetMode
 from costs.errors import BudgetExceededError, UnpricedSpendError
-from costs.models import BudgetMode
 from costs.pricing import input_tokens_upper_bound, nanos_to_usd, usd_to_nanos, worst_case_nanos
 from costs.services.budgets import budgets_applicable
 from costs.services.prices import PriceBook
+from costs.services.spending import CallBound, Settlement, SpendTags, spend_reserve, spend_settle
 from governance import tracing
 from governance.llm import (
     BreakerOpenError,
@@ -472,22 +472,28 @@ class _Call:
         self.settle()
         every_quota = bool(self.attempt_log) and all(a["outcome"] == "rate_limited" for a in self.attempt_log)
         envelope = self.record("error", refused_by="invalid_request" if invalid else "no_endpoint")
-        common = {"envelope_id": envelope.id, "trace_id": self.trace_id}
         detail = {"attempts": self.attempt_log}
         if invalid:
             raise InvalidCallRequest(
                 "The provider refused the request as invalid.",
                 detail={"reason": "provider_refused", **detail},
-                **common,
+                envelope_id=envelope.id,
+                trace_id=self.trace_id,
             )
         if every_quota and retry_after is not None:
             raise CallRateLimited(
                 f"Every endpoint of {self.args['alias']!r} is at its outbound quota.",
                 retry_after_s=retry_after,
                 detail={**detail, "retry_after_s": round(retry_after, 3)},
-                **common,
+                envelope_id=envelope.id,
+                trace_id=self.trace_id,
             )
-        raise ProviderUnavailable(f"No endpoint of {self.args['alias']!r} answered.", detail=detail, **common)
+        raise ProviderUnavailable(
+            f"No endpoint of {self.args['alias']!r} answered.",
+            detail=detail,
+            envelope_id=envelope.id,
+            trace_id=self.trace_id,
+        )
 
     def fail_unexpectedly(self) -> None:
         """A bug or an interrupt mid-call: still settle and record, without hiding the error."""
@@ -794,7 +800,7 @@ def governed_call(
     call.guard_input()
     call.reserve()
     try:
-        step, reply = call.invoke()
+        served, reply = call.invoke()
     except GovernedCallError:
         raise
     except BaseException:
@@ -804,7 +810,7 @@ def governed_call(
     text = call.guard_output(reply.text)
     blocked = call.output_blocked()
     if blocked is not None:
-        envelope = call.record("blocked", served=(step, reply), refused_by="output_guard")
+        envelope = call.record("blocked", served=(served, reply), refused_by="output_guard")
         raise CallBlocked(
             f"The answer was blocked by policy {blocked.policy.slug!r}: {blocked.reasons() or 'blocked'}.",
             stage="output",
@@ -813,8 +819,8 @@ def governed_call(
             trace_id=call.trace_id,
         )
     outcome = call.outcome()
-    call.record(outcome, output=text, served=(step, reply))
-    return call.result(step, reply, text, outcome)
+    call.record(outcome, output=text, served=(served, reply))
+    return call.result(served, reply, text, outcome)
 
 
 class GovernedStream:

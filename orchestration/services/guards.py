@@ -17,7 +17,7 @@ from governance.llm import CallContext
 from governance.models import Project
 from guardrails import services as guard_services
 from guardrails.backends import backends_for
-from guardrails.engine import CheckResult, Decision, PolicySpec, RuleKind, TextTooLarge, Tier, cached_policy
+from guardrails.engine import KINDS, CheckResult, Decision, PolicySpec, TextTooLarge, Tier, cached_policy
 from guardrails.engine import check as engine_check
 from guardrails.models import GuardPolicy, GuardPolicyVersion
 from orchestration.engine.holdback import Replacement, WindowVerdict

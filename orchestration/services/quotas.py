@@ -1,9 +1,11 @@
 """Outbound quotas: requests and tokens per minute per provider model, shared by every process.
 
 Providers enforce their per-minute limits as token buckets (capacity = the limit, refilled
-continuously), so the quota is the same bucket on our side (``governance.ratelimit``'s GCRA,
-burst = the limit): a burst of workers takes what the provider would accept, then waits up to
-a bounded time for capacity or fails fast, instead of collecting 429s. Tokens are charged at
+continuously), so the quota is the same bucket on our side (``governance.ratelimit``'s GCRA):
+a burst of workers takes what the provider would accept, then waits up to a bounded time for
+capacity or fails fast, instead of collecting 429s. The bucket keeps ``HEADROOM`` (5%) of the
+limit unused: we count a request when we send it, the provider when it arrives, and a request
+sent first can arrive after one sent later (a slow worker); the headroom absorbs that skew. Tokens are charged at
 the call's bound (input upper bound + ``max_tokens``), which is also how OpenAI counts a
 request against its tokens-per-minute limit. A provider's 429 pauses the endpoint for its
 ``Retry-After``, for every process.
@@ -16,10 +18,12 @@ never silently unlimited.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
 from django.conf import settings
+
 from governance.ratelimit import (
     MemoryRateLimitBackend,
     Rate,
@@ -28,10 +32,10 @@ from governance.ratelimit import (
     RedisRateLimitBackend,
     redis_client,
 )
-
 from orchestration.services.aliases import QuotaSpec, ResolvedEndpoint
 
 PERIOD_S = 60.0
+HEADROOM = 0.05
 DEFAULT_PAUSE_S = 1.0
 MAX_PAUSE_S = 300.0
 
@@ -78,12 +82,16 @@ class QuotaDecision:
     degraded: bool = False
 
 
+def _rate(limit: int) -> Rate:
+    return Rate(limit=limit, period_s=PERIOD_S, burst=max(1.0, math.floor(limit * (1 - HEADROOM))))
+
+
 def _rates(quota: QuotaSpec) -> list[tuple[str, Rate]]:
     rates: list[tuple[str, Rate]] = []
     if quota.requests_per_minute:
-        rates.append(("rpm", Rate(limit=quota.requests_per_minute, period_s=PERIOD_S)))
+        rates.append(("rpm", _rate(quota.requests_per_minute)))
     if quota.tokens_per_minute:
-        rates.append(("tpm", Rate(limit=quota.tokens_per_minute, period_s=PERIOD_S)))
+        rates.append(("tpm", _rate(quota.tokens_per_minute)))
     return rates
 
 

@@ -305,6 +305,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Concurrency tests open dozens of connections at once; the default backlog of 5 would
+    # refuse some of them (a failure of the test server, not of the client under test).
+    request_queue_size = 128
     owner: FakeProviderServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
