@@ -203,8 +203,12 @@ class PromptTemplateAdmin(SimpleHistoryAdmin[PromptTemplate]):
             raise
         messages.info(request, f"{obj.name}: version {version.version} (current: v{obj.current_version}).")
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        pass  # versions are read-only here; they are written by prompt_version_create
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: BaseInlineFormSet[Any, Any, Any], change: bool
+    ) -> None:
+        # The versions inline is read-only: nothing to save (prompt_version_create wrote the new
+        # version), but the formset must still run its save bookkeeping for the change message.
+        formset.save(commit=False)
 
 
 @admin.register(PromptVersion)

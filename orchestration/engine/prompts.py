@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -58,6 +59,7 @@ MAX_VARIABLES_CHARS = 256_000
 MAX_VARIABLES_DEPTH = 32
 
 _ITER = "_arbiter_bounded_iter"
+_UNDEFINED_NAME = re.compile(r"'([^']{1,200})' is undefined")
 _CONCAT = "_arbiter_bounded_concat"
 
 # Filters whose output size and cost are bounded by their input (plus bounded int arguments).
@@ -399,16 +401,10 @@ def render_prompt(
     """Render every message of ``prompt`` with ``variables``; raises ``PromptError``.
 
     Variables must be JSON values (what an API caller can send). A variable the template reads
-    but the caller did not give is reported by name before anything renders.
+    without a fallback (``|default(...)``, ``is defined``) but the caller did not give is
+    reported by name (``prompt_variable_missing``).
     """
     _check_variables(variables)
-    missing = sorted(prompt.variables - set(variables))
-    if missing:
-        raise PromptError(
-            "prompt_variable_missing",
-            f"The prompt needs the variable{'s' if len(missing) > 1 else ''} {', '.join(missing)}.",
-            detail={"missing": missing, "expected": sorted(prompt.variables)},
-        )
     limits = prompt.limits
     budget = _Budget(
         deadline=clock() + limits.max_render_ms / 1000.0,
@@ -439,8 +435,16 @@ def render_prompt(
     except PromptError:
         raise
     except UndefinedError as exc:
-        # StrictUndefined: an attribute or key the variables do not have (``{{ user.nmae }}``).
-        raise PromptError("prompt_variable_missing", f"Prompt variable error: {exc.message}") from exc
+        # StrictUndefined: a variable, attribute or key the caller did not give (``{{ user.nmae }}``).
+        match = _UNDEFINED_NAME.search(exc.message or "")
+        missing = match.group(1) if match else ""
+        raise PromptError(
+            "prompt_variable_missing",
+            f"The prompt needs the variable {missing}."
+            if missing and missing not in variables and missing in prompt.variables
+            else f"Prompt variable error: {exc.message}",
+            detail={"undefined": missing, "variables": sorted(prompt.variables), "given": sorted(variables)},
+        ) from exc
     except SecurityError as exc:
         raise PromptError("prompt_forbidden", f"Not allowed in a prompt template: {exc}") from exc
     except RecursionError as exc:

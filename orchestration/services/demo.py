@@ -18,7 +18,7 @@ DEMO_PROMPT_MESSAGES = [
         "role": "system",
         "template": (
             "You are the support assistant of {{ company }}. Answer in at most {{ max_sentences|default(3) }} "
-            "sentences.{% if tone %} Tone: {{ tone }}.{% endif %}"
+            "sentences.{% if tone is defined %} Tone: {{ tone }}.{% endif %}"
         ),
     },
     {"role": "user", "template": "{{ question }}"},

@@ -70,11 +70,17 @@ def test_the_digest_changes_with_the_source_only():
     assert a.digest == b.digest != c.digest
 
 
-def test_a_missing_variable_is_named_before_rendering():
+def test_a_missing_variable_is_named():
     err = error("Dear {{ customer }}, about {{ order }}", {"customer": "Ann"})
     assert err.code == "prompt_variable_missing"
-    assert "order" in err.message
-    assert err.detail == {"missing": ["order"], "expected": ["customer", "order"]}
+    assert err.message == "The prompt needs the variable order."
+    assert err.detail == {"undefined": "order", "variables": ["customer", "order"], "given": ["customer"]}
+
+
+def test_variables_with_a_fallback_are_optional():
+    source = "{{ greeting|default('Hello') }} {{ name }}{% if title is defined %}, {{ title }}{% endif %}"
+    assert render(source, {"name": "Ann"}) == "Hello Ann"
+    assert render(source, {"name": "Ann", "greeting": "Hi", "title": "Dr"}) == "Hi Ann, Dr"
 
 
 def test_a_missing_attribute_is_an_error_not_an_empty_string():
