@@ -1,4 +1,4 @@
-"""The orchestration admin: pages render with rows, prompts gain versions through the form, aliases save with endpoints."""
+"""The orchestration admin: pages render with rows, prompts gain versions, aliases save with their endpoints."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from django.urls import reverse
 
 from governance.models import ModelEndpoint
 from governance.services.demo import demo_seed
-from orchestration.models import AliasEndpoint, EndpointQuota, ModelAlias, PromptTemplate, PromptVersion
+from orchestration.models import EndpointQuota, ModelAlias, PromptTemplate, PromptVersion
 
 pytestmark = pytest.mark.django_db
-
-MODELS = [ModelAlias, AliasEndpoint, EndpointQuota, PromptTemplate, PromptVersion]
 
 
 @pytest.fixture
