@@ -203,6 +203,7 @@ def test_the_catalogue_names_every_hook_and_the_apps_subscribe_their_receivers()
     assert subscribers["demo_seed_requested"] == [
         "costs.receivers.demo_seed_requested",
         "guardrails.receivers.demo_seed_requested",
+        "orchestration.receivers.demo_seed_requested",
     ]
     assert [h.name for h in catalogue.values() if isinstance(h, Hook) and h.transactional and "test" not in h.name] == [
         "project_created",
