@@ -15,8 +15,8 @@ from django.db.models import Count, ForeignKey, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django_jsonform.forms.fields import JSONFormField
-from simple_history.admin import SimpleHistoryAdmin
 
+from governance.admin.scoping import ProjectScopedAdmin, ScopedHistoryAdmin, ScopedInlineMixin
 from governance.errors import ArbiterError
 from governance.models import ModelEndpoint
 from orchestration.engine.prompts import ROLES
@@ -41,7 +41,7 @@ def _messages_schema() -> dict[str, Any]:
     }
 
 
-class AliasEndpointInline(admin.TabularInline[AliasEndpoint, ModelAlias]):
+class AliasEndpointInline(ScopedInlineMixin, admin.TabularInline[AliasEndpoint, ModelAlias]):
     model = AliasEndpoint
     extra = 1
     fields = ["model", "priority", "weight", "enabled"]
@@ -56,7 +56,7 @@ class AliasEndpointInline(admin.TabularInline[AliasEndpoint, ModelAlias]):
 
 
 @admin.register(ModelAlias)
-class ModelAliasAdmin(SimpleHistoryAdmin[ModelAlias]):
+class ModelAliasAdmin(ScopedHistoryAdmin[ModelAlias]):
     list_display = ["name", "project", "endpoint_count", "max_tokens", "enabled", "updated_at"]
     list_filter = ["project", "enabled"]
     search_fields = ["name", "description"]
@@ -87,7 +87,11 @@ class ModelAliasAdmin(SimpleHistoryAdmin[ModelAlias]):
 
 
 @admin.register(EndpointQuota)
-class EndpointQuotaAdmin(SimpleHistoryAdmin[EndpointQuota]):
+class EndpointQuotaAdmin(ScopedHistoryAdmin[EndpointQuota]):
+    """Quotas are a provider account's limits, shared by every project: superusers edit them,
+    every staff user with a project may read them (like providers)."""
+
+    project_path = None
     list_display = ["endpoint", "requests_per_minute", "tokens_per_minute", "max_wait_s"]
     list_select_related = ["endpoint__provider"]
     list_filter = ["endpoint__provider"]
@@ -143,7 +147,7 @@ class PromptTemplateForm(forms.ModelForm[PromptTemplate]):
         return value
 
 
-class PromptVersionInline(admin.TabularInline[PromptVersion, PromptTemplate]):
+class PromptVersionInline(ScopedInlineMixin, admin.TabularInline[PromptVersion, PromptTemplate]):
     model = PromptVersion
     extra = 0
     can_delete = False
@@ -154,12 +158,15 @@ class PromptVersionInline(admin.TabularInline[PromptVersion, PromptTemplate]):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[PromptVersion]:
         return super().get_queryset(request).select_related("created_by", "template")
 
 
 @admin.register(PromptTemplate)
-class PromptTemplateAdmin(SimpleHistoryAdmin[PromptTemplate]):
+class PromptTemplateAdmin(ScopedHistoryAdmin[PromptTemplate]):
     form = PromptTemplateForm
     list_display = ["name", "project", "current_version", "version_count", "updated_at"]
     list_filter = ["project"]
@@ -174,7 +181,7 @@ class PromptTemplateAdmin(SimpleHistoryAdmin[PromptTemplate]):
     def version_count(self, obj: PromptTemplate) -> int:
         return getattr(obj, "version_total", 0)
 
-    def get_fields(self, request: HttpRequest, obj: PromptTemplate | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: PromptTemplate | None = None) -> Any:
         base = ["project", "name", "description"]
         return [*base, "current_version", "messages", "note", "make_current"] if obj else [*base, "messages", "note"]
 
@@ -212,9 +219,10 @@ class PromptTemplateAdmin(SimpleHistoryAdmin[PromptTemplate]):
 
 
 @admin.register(PromptVersion)
-class PromptVersionAdmin(admin.ModelAdmin[PromptVersion]):
+class PromptVersionAdmin(ProjectScopedAdmin[PromptVersion]):
     """Read-only: versions are never edited (a new text is a new version)."""
 
+    project_path = "template__project"
     list_display = ["template", "version", "digest", "note", "created_at", "created_by"]
     list_filter = ["template__project"]
     search_fields = ["template__name", "note"]

@@ -4,7 +4,8 @@ A guard check through the API writes its own ``guard_check`` envelope; inside a 
 the verdicts go into the call's one envelope instead (the call is the decision), so this
 module runs the guard policy itself: the published version, compiled and cached by the guard
 engine, with the same tier-2/3 backends, hit counters, error metrics and alerts as
-``guardrails.services.check``.
+``guardrails.services.check`` (its compiled-policy cache and counters are reused here, from
+``guardrails.services.checks``, rather than copied).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 from governance.llm import CallContext
 from governance.models import Project
-from guardrails import services as guard_services
 from guardrails.backends import backends_for
 from guardrails.engine import KINDS, CheckResult, Decision, PolicySpec, TextTooLarge, Tier, cached_policy
 from guardrails.engine import check as engine_check
 from guardrails.models import GuardPolicy, GuardPolicyVersion
+from guardrails.services import checks as guard_checks
 from orchestration.engine.holdback import Replacement, WindowVerdict
 from orchestration.errors import InvalidCallRequest
 
@@ -88,7 +89,7 @@ def screen(
     *, project: Project, policy: GuardPolicy, stage: str, text: str, context: CallContext, feature: str = ""
 ) -> Screening:
     """Run ``policy`` on ``text`` (all tiers) and count it like a guard check; no envelope."""
-    compiled = guard_services._compiled(policy.pk, policy.version)
+    compiled = guard_checks._compiled(policy.pk, policy.version, redact_for_storage=False)
     try:
         result = engine_check(
             compiled,
@@ -99,7 +100,7 @@ def screen(
         )
     except TextTooLarge as exc:
         raise InvalidCallRequest(str(exc), detail={"reason": "text_too_large", "stage": stage}) from exc
-    guard_services._count(policy=policy, stage=stage, result=result)
+    guard_checks._count(policy=policy, stage=stage, result=result)
     return screening_of(stage, policy, result)
 
 
@@ -143,7 +144,7 @@ def stream_screen(policy: GuardPolicy) -> Any:
 
     def build() -> PolicySpec:
         row = GuardPolicyVersion.objects.select_related("policy").get(policy_id=policy.pk, version=version)
-        spec = guard_services._policy_spec(row)
+        spec = guard_checks._policy_spec(row)
         rules = tuple(rule for rule in spec.rules if _tier(rule.kind) is Tier.RULES)
         return PolicySpec(
             id=f"{spec.id}:stream",

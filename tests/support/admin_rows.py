@@ -184,6 +184,44 @@ def _rollup_marks(project: Project) -> list[Model]:
     return [RollupMark.objects.create(project=project, day=now.date(), since=now - timedelta(days=1))]
 
 
+def _aliases(project: Project) -> list[Model]:
+    from governance.models import ModelEndpoint
+    from orchestration.models import ModelAlias
+    from orchestration.services.aliases import alias_create
+
+    _providers()
+    model = ModelEndpoint.objects.get(provider__name="offline", name="sim-small")
+    existing = ModelAlias.objects.filter(project=project, name=f"chat-{project.slug}").first()
+    return [existing or alias_create(project=project, name=f"chat-{project.slug}", endpoints=[(model, 1, 1)])]
+
+
+def _prompts(project: Project) -> list[Model]:
+    from orchestration.models import PromptTemplate
+    from orchestration.services.prompts import prompt_template_create
+
+    existing = PromptTemplate.objects.filter(project=project, name=f"answer-{project.slug}").first()
+    messages = [{"role": "user", "template": "Answer {{ question }}"}]
+    return [existing or prompt_template_create(project=project, name=f"answer-{project.slug}", messages=messages)]
+
+
+def _prompt_versions(project: Project) -> list[Model]:
+    from orchestration.models import PromptVersion
+
+    template = _prompts(project)[0]
+    return list(PromptVersion.objects.filter(template_id=template.pk))
+
+
+def _quotas() -> list[Model]:
+    from governance.models import ModelEndpoint
+    from orchestration.models import EndpointQuota
+    from orchestration.services.aliases import endpoint_quota_save
+
+    _providers()
+    model = ModelEndpoint.objects.get(provider__name="offline", name="sim-large")
+    existing = EndpointQuota.objects.filter(endpoint=model).first()
+    return [existing or endpoint_quota_save(quota=EndpointQuota(endpoint=model, requests_per_minute=100))]
+
+
 ROW_SEEDERS: dict[str, Callable[[Project], list[Model]]] = {
     "governance.Project": lambda project: [project],
     "governance.ApiKey": _api_keys,
@@ -203,6 +241,9 @@ ROW_SEEDERS: dict[str, Callable[[Project], list[Model]]] = {
     "costs.BudgetReservation": _reservations,
     "costs.RollupDay": _rollup_days,
     "costs.RollupMark": _rollup_marks,
+    "orchestration.ModelAlias": _aliases,
+    "orchestration.PromptTemplate": _prompts,
+    "orchestration.PromptVersion": _prompt_versions,
 }
 
 
@@ -264,6 +305,7 @@ SHARED_SEEDERS: dict[str, Callable[[], list[Model]]] = {
     "governance.Alert": _shared_alerts,
     "governance.Span": lambda: _spans(None),
     "costs.ModelPrice": lambda: _prices(None),
+    "orchestration.EndpointQuota": _quotas,
     "auth.User": _users,
     "auth.Group": _groups,
     "axes.AccessAttempt": _access_attempts,
