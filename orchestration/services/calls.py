@@ -323,12 +323,14 @@ class _Call:
         texts = [content for _, content in self.messages]
         input_bound = input_tokens_upper_bound(texts)
         with self._timed("reserve"):
-            book = PriceBook.load(project_id=self.project.pk)
+            providers = {name for s in self.plan for name in (s.endpoint.config.name, s.endpoint.config.kind)}
+            book = PriceBook.load(project_id=self.project.pk, providers=providers)
+            now = _now()
             priced: list[tuple[int, _Plan]] = []
             unpriced: list[_Plan] = []
             for step in self.plan:
                 e = step.endpoint
-                price = book.find(provider=e.config.name, provider_kind=e.config.kind, model=e.model, at=_now())
+                price = book.find(provider=e.config.name, provider_kind=e.config.kind, model=e.model, at=now)
                 if price is None:
                     unpriced.append(step)
                 else:
