@@ -12,6 +12,11 @@ json_schema rule), then drives it from a thread pool of keep-alive HTTP clients 
 check runs the full path: auth, trace context, policy lookup, the engine, and the decision
 envelope appended to the project's hash chain.
 
+Besides wall-clock figures (which on a shared machine move with everything else running on it),
+each row gives the server's CPU time per request (user + system time of the gunicorn processes,
+read from ``/proc`` before and after): far less sensitive to other load, so the better figure
+for before/after ratios on a busy machine.
+
 ``--baseline REF`` also runs the code at git ref REF (exported with ``git archive`` into a
 temporary directory, run with this virtualenv) on its own database and port, and measures both
 servers round by round on the same cases, so the before/after ratio comes from one run on one
@@ -164,6 +169,7 @@ class Server:
             "ARBITER_API_RATE": "100000000/min",
             "ARBITER_SPAN_BUFFER_MS": os.environ.get("ARBITER_SPAN_BUFFER_MS", "200"),  # the production default
             "DJANGO_SETTINGS_MODULE": "governance.settings",
+            "GUNICORN_MAX_REQUESTS": "0",  # no recycling: a restarted worker's CPU time would be lost
         }
         self.env.pop("CELERY_BROKER_URL", None)
         self._manage("migrate", "--no-input", "-v", "0")
@@ -190,6 +196,28 @@ class Server:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of gunicorn's master and workers so far."""
+        assert self.process is not None
+        master = self.process.pid
+        pids = [master]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == master:
+                    pids.append(int(entry.name))
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def passes_per_check(self, cases: list[Case]) -> dict[str, float]:
         plan = json.dumps([(c.name, c.stage, c.policy, c.texts[0]) for c in cases])
@@ -227,6 +255,7 @@ def _export(ref: str) -> tuple[Path, Callable[[], object]]:
 class Measured:
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     errors: int = 0
 
 
@@ -244,10 +273,12 @@ def _measure(server: Server, case: Case, concurrency: int, requests: int, into: 
         response = client.post("/api/v1/guard/check", json={**body, "text": case.texts[i % len(case.texts)]})
         return (time.perf_counter() - started) * 1000, response.status_code
 
+    cpu_before = server.cpu_seconds()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         results = list(pool.map(one, range(requests)))
     into.seconds += time.perf_counter() - started
+    into.cpu_seconds += server.cpu_seconds() - cpu_before
     for client in clients:
         client.close()
     into.latencies.extend(ms for ms, _ in results)
@@ -296,9 +327,9 @@ def _report(servers: list[Server], cases: list[Case], args: argparse.Namespace) 
     for case in cases:
         print(f"{case.name:<26}" + "".join(f"{passes[s.label][case.name]:>10.1f}" for s in servers))
 
-    columns = ("req/s", "p50 ms", "p90 ms", "p99 ms")
+    columns = ("req/s", "p50 ms", "p90 ms", "p99 ms", "cpu ms")
     print(f"\n{'case':<26} {'clients':>7} {'server':>9} " + " ".join(f"{c:>7}" for c in columns) + f" {'errors':>6}")
-    ratios: list[tuple[str, int, float, float]] = []
+    ratios: list[tuple[str, int, float, float, float]] = []
     per_round = max(1, args.requests // args.rounds)
     for case in cases:
         for concurrency in sorted({1, args.concurrency}):
@@ -310,17 +341,19 @@ def _report(servers: list[Server], cases: list[Case], args: argparse.Namespace) 
                 m = measured[server.label]
                 q = statistics.quantiles(m.latencies, n=100)
                 print(f"{case.name:<26} {concurrency:>7} {server.label:>9} {len(m.latencies) / m.seconds:>7.0f} "
-                      f"{q[49]:>7.2f} {q[89]:>7.2f} {q[98]:>7.2f} {m.errors:>6}")  # fmt: skip
+                      f"{q[49]:>7.2f} {q[89]:>7.2f} {q[98]:>7.2f} "
+                      f"{1000 * m.cpu_seconds / len(m.latencies):>7.2f} {m.errors:>6}")  # fmt: skip
             if len(servers) == 2:
                 before, after = (measured[s.label] for s in servers)
                 throughput = (len(after.latencies) / after.seconds) / (len(before.latencies) / before.seconds)
                 p50 = statistics.median(after.latencies) / statistics.median(before.latencies)
-                ratios.append((case.name, concurrency, throughput, p50))
+                cpu = (after.cpu_seconds / len(after.latencies)) / (before.cpu_seconds / len(before.latencies))
+                ratios.append((case.name, concurrency, throughput, p50, cpu))
     if ratios:
         print("\ncurrent / baseline (same run)")
-        print(f"{'case':<26} {'clients':>7} {'req/s':>7} {'p50':>7}")
-        for name, concurrency, throughput, p50 in ratios:
-            print(f"{name:<26} {concurrency:>7} {throughput:>6.2f}x {p50:>6.2f}x")
+        print(f"{'case':<26} {'clients':>7} {'req/s':>7} {'p50':>7} {'cpu/req':>8}")
+        for name, concurrency, throughput, p50, cpu in ratios:
+            print(f"{name:<26} {concurrency:>7} {throughput:>6.2f}x {p50:>6.2f}x {cpu:>7.2f}x")
 
 
 if __name__ == "__main__":

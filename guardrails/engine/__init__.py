@@ -22,7 +22,7 @@ from guardrails.engine.compiler import (
     clear_cache,
     compile_policy,
 )
-from guardrails.engine.defaults import DEFAULT_POLICY_RULES, DEFAULT_POLICY_SLUG
+from guardrails.engine.defaults import DEFAULT_POLICY_RULES, DEFAULT_POLICY_SLUG, DEFAULT_REDACTION_RULES
 from guardrails.engine.engine import ABSOLUTE_MAX_CHARS, TextTooLarge, check
 from guardrails.engine.kinds import KINDS, RuleKind, register_kind
 from guardrails.engine.normalize import NormalizedText, normalize
@@ -48,6 +48,7 @@ __all__ = [
     "ABSOLUTE_MAX_CHARS",
     "DEFAULT_POLICY_RULES",
     "DEFAULT_POLICY_SLUG",
+    "DEFAULT_REDACTION_RULES",
     "GUARD_VERDICTS",
     "KINDS",
     "Action",

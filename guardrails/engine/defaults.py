@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEFAULT_POLICY_RULES", "DEFAULT_POLICY_SLUG"]
+from guardrails.engine.types import Action, RuleSpec, Stage
+
+__all__ = ["DEFAULT_POLICY_RULES", "DEFAULT_POLICY_SLUG", "DEFAULT_REDACTION_RULES"]
 
 DEFAULT_POLICY_SLUG = "default"
 
@@ -349,3 +351,19 @@ DEFAULT_POLICY_RULES: list[dict[str, Any]] = [
         {"entropy_threshold": 4.0, "min_length": 24, "placeholder": "typed"},
     ),
 ]
+
+# The default policy's PII and secret redactors, as rules for any stage: what provenance uses
+# to redact the content it stores for a project that keeps content "redacted".
+DEFAULT_REDACTION_RULES: tuple[RuleSpec, ...] = tuple(
+    RuleSpec(
+        id=f"redactor-{rule['name']}",
+        name=rule["name"],
+        kind=rule["kind"],
+        stage=Stage.BOTH,
+        action=Action.REDACT,
+        severity=rule["severity"],
+        config=rule["config"],
+    )
+    for rule in DEFAULT_POLICY_RULES
+    if rule["kind"] in {"pii", "secrets"} and rule["action"] == "redact"
+)

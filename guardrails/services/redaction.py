@@ -11,24 +11,12 @@ One set of rules (the default policy's PII and secret redactors) serves two call
 
 from __future__ import annotations
 
-from guardrails.engine import DEFAULT_POLICY_RULES, FailMode, PolicySpec, RuleSpec, Stage, cached_policy
+from guardrails.engine import DEFAULT_REDACTION_RULES, FailMode, PolicySpec, RuleSpec, cached_policy
 from guardrails.engine import check as engine_check
 
 __all__ = ["STORAGE_REDACTION_RULES", "redact_text"]
 
-STORAGE_REDACTION_RULES: tuple[RuleSpec, ...] = tuple(
-    RuleSpec(
-        id=f"redactor-{rule['name']}",
-        name=rule["name"],
-        kind=rule["kind"],
-        stage=Stage.BOTH,
-        action="redact",  # type: ignore[arg-type]  # RuleSpec converts it
-        severity=rule.get("severity", "medium"),
-        config=rule.get("config", {}),
-    )
-    for rule in DEFAULT_POLICY_RULES
-    if rule["kind"] in {"pii", "secrets"} and rule.get("action") == "redact"
-)
+STORAGE_REDACTION_RULES: tuple[RuleSpec, ...] = DEFAULT_REDACTION_RULES
 
 _REDACTOR_SPEC = PolicySpec(
     id="provenance-redactor",
