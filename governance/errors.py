@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 log = structlog.get_logger(__name__)
@@ -90,8 +91,18 @@ def _database_unavailable_body() -> dict[str, Any]:
     return error_body("database_unavailable", "The database is unavailable; retry shortly.")
 
 
+def _render_as_json(context: dict[str, Any]) -> None:
+    # Errors are JSON whatever the client asked for (a CSV report's 400 is not a CSV): the
+    # renderer DRF negotiated for the success case is replaced before the response is finalized.
+    request = context.get("request")
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF ``EXCEPTION_HANDLER``: every error leaves as the one JSON shape."""
+    """DRF ``EXCEPTION_HANDLER``: every error leaves as the one JSON shape, always as JSON."""
+    _render_as_json(context)
     if _database_unavailable(exc, "api"):
         return Response(
             _database_unavailable_body(),

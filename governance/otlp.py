@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from governance import jsonlimits
 from governance.models import Project, Span
 from governance.models.provenance import SpanKind, SpanSource, SpanStatus
 
@@ -98,9 +100,14 @@ def decode_request(body: bytes, *, content_type: str | None, content_encoding: s
     elif kind == JSON:
         try:
             payload = json.loads(body)
+        except RecursionError as exc:
+            raise OtlpDecodeError("the JSON body is nested too deeply") from exc
+        except ValueError as exc:
+            raise OtlpDecodeError(f"the body is not valid JSON: {exc}") from exc
+        try:
             _hex_ids_to_base64(payload)
             json_format.ParseDict(payload, request, ignore_unknown_fields=True)
-        except (ValueError, TypeError, AttributeError, json_format.ParseError, binascii.Error) as exc:
+        except (ValueError, TypeError, AttributeError, RecursionError, json_format.ParseError, binascii.Error) as exc:
             raise OtlpDecodeError(f"the body is not a valid OTLP JSON trace export: {exc}") from exc
     else:
         raise OtlpDecodeError(f"unsupported Content-Type {kind!r} (use {PROTOBUF} or {JSON})")
@@ -118,6 +125,9 @@ def any_value(value: Any) -> Any:
         return attributes_dict(value.kvlist_value.values)
     if which == "bytes_value":
         return base64.b64encode(value.bytes_value).decode()
+    if which == "double_value" and not math.isfinite(value.double_value):
+        # JSON has no NaN or infinity; these are the protobuf JSON mapping's spellings of them.
+        return "NaN" if math.isnan(value.double_value) else ("Infinity" if value.double_value > 0 else "-Infinity")
     return getattr(value, which)
 
 
@@ -129,26 +139,56 @@ def _nanos(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1e9, UTC)
 
 
+def _reject(batch: IngestBatch, span: Any, problem: str) -> None:
+    batch.rejected += 1
+    if len(batch.errors) < 5:
+        name = span.name if jsonlimits.forbidden_character(span.name) is None else "(unprintable)"
+        batch.errors.append(f"span {name!r}: {problem}")
+
+
+def _id_problem(span: Any) -> str | None:
+    if len(span.trace_id) != 16 or not any(span.trace_id):
+        return "trace_id must be 16 bytes and not all zero"
+    if len(span.span_id) != 8 or not any(span.span_id):
+        return "span_id must be 8 bytes and not all zero"
+    if span.parent_span_id and len(span.parent_span_id) != 8:
+        return "parent_span_id must be empty or 8 bytes"
+    return None
+
+
+def _content_problem(span: Any, attributes: dict[str, Any], resource: dict[str, Any]) -> str | None:
+    """Why a span cannot be stored as it is: NUL or a lone surrogate, or attributes beyond their bounds."""
+    for what, text in (("name", span.name), ("status message", span.status.message)):
+        found = jsonlimits.forbidden_character(text)
+        if found is not None:
+            return f"the {what} contains a {found} character"
+    for what, value in (("attributes", attributes), ("resource", resource)):
+        problem = jsonlimits.json_problem(value, jsonlimits.SPAN_ATTRIBUTES)
+        if problem is not None:
+            return f"{what}{problem.path}: {problem.message}"
+    return None
+
+
 def spans_from_request(request: Any, *, project: Project) -> IngestBatch:
-    """The request's spans as unsaved ``Span`` rows of ``project``; invalid spans are counted, not kept."""
+    """The request's spans as unsaved ``Span`` rows of ``project``; invalid spans are counted, not kept.
+
+    A span is rejected (reported in ``partial_success``, as OTLP asks) for invalid ids, for a NUL or
+    lone surrogate in its name, status or attributes (PostgreSQL cannot store them), or for
+    attributes beyond :data:`jsonlimits.SPAN_ATTRIBUTES`. NaN and infinite doubles are kept as the
+    strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
+    """
     batch = IngestBatch()
     for resource_spans in request.resource_spans:
         resource = attributes_dict(resource_spans.resource.attributes)
-        service_name = str(resource.get("service.name", ""))[:200]
+        service_name = resource.get("service.name", "")
+        service_name = service_name[:200] if isinstance(service_name, str) else ""
         for scope_spans in resource_spans.scope_spans:
             scope = {"otel.scope.name": scope_spans.scope.name, "otel.scope.version": scope_spans.scope.version}
             for span in scope_spans.spans:
-                problem = None
-                if len(span.trace_id) != 16 or not any(span.trace_id):
-                    problem = "trace_id must be 16 bytes and not all zero"
-                elif len(span.span_id) != 8 or not any(span.span_id):
-                    problem = "span_id must be 8 bytes and not all zero"
-                elif span.parent_span_id and len(span.parent_span_id) != 8:
-                    problem = "parent_span_id must be empty or 8 bytes"
+                attributes = attributes_dict(span.attributes)
+                problem = _id_problem(span) or _content_problem(span, attributes, {**resource, **scope})
                 if problem:
-                    batch.rejected += 1
-                    if len(batch.errors) < 5:
-                        batch.errors.append(f"span {span.name!r}: {problem}")
+                    _reject(batch, span, problem)
                     continue
                 start, end = _nanos(span.start_time_unix_nano), _nanos(span.end_time_unix_nano)
                 batch.spans.append(
@@ -166,7 +206,7 @@ def spans_from_request(request: Any, *, project: Project) -> IngestBatch:
                         status=_STATUSES.get(span.status.code, SpanStatus.UNSET),
                         status_message=span.status.message[:500],
                         service_name=service_name,
-                        attributes=attributes_dict(span.attributes),
+                        attributes=attributes,
                         resource={**resource, **scope},
                     )
                 )

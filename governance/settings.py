@@ -251,7 +251,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["governance.auth.HasApiKeyScopes"],
     "DEFAULT_THROTTLE_CLASSES": ["governance.auth.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "governance.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
         "usage and costs. Authenticate with `Authorization: Bearer <api key>`."
     ),
     "VERSION": "1.0.0",
+    # 3.1 is JSON Schema 2020-12, so the envelope's published schema is the POST body's schema as is.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -271,6 +273,11 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "arb_<prefix>_<secret>"}}
     },
     "SECURITY": [{"ApiKey": []}],
+    # The error shape and the 4xx answers every operation shares (governance/api/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "governance.api.openapi.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ReviewActionEnum": "governance.models.provenance.ReviewAction",
         "ReviewStateEnum": "governance.models.provenance.ReviewState",

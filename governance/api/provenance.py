@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import otlp
+from governance.api.openapi import ERROR_REF
 from governance.api.provenance_serializers import (
     EnvelopeFilterSerializer,
     EnvelopeOutSerializer,
@@ -23,6 +24,7 @@ from governance.api.provenance_serializers import (
     ReviewOutSerializer,
     TraceOutSerializer,
     envelope_schema_errors,
+    envelope_write_schema,
     trace_data,
 )
 from governance.choices import Scope
@@ -60,6 +62,8 @@ class DecisionEnvelopeSchemaApi(APIView):
 
 
 class EnvelopeListCreateApi(APIView):
+    # Read by drf-spectacular too, so the list is documented as the page object it is.
+    pagination_class = EnvelopeCursorPagination
     required_scopes = {
         "GET": frozenset({Scope.ENVELOPES_READ}),
         "POST": frozenset({Scope.ENVELOPES_WRITE}),
@@ -67,14 +71,14 @@ class EnvelopeListCreateApi(APIView):
 
     @extend_schema(
         operation_id="envelopes_list",
-        parameters=[EnvelopeFilterSerializer, OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        parameters=[EnvelopeFilterSerializer],
         responses=EnvelopeOutSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         filters = EnvelopeFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = envelope_list(project=_api_key(request).project, **filters.validated_data)
-        paginator = EnvelopeCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(EnvelopeOutSerializer(page, many=True).data)
 
@@ -85,8 +89,11 @@ class EnvelopeListCreateApi(APIView):
             "JSON Schema (GET /api/v1/schemas/decision-envelope); a non-conforming body gets 400 "
             "`schema_invalid` with `detail.errors[]`, each naming the JSON-pointer `path` it is about."
         ),
-        request=OpenApiTypes.OBJECT,
-        responses={201: EnvelopeOutSerializer, 400: OpenApiResponse(description="schema_invalid")},
+        request={"application/json": envelope_write_schema()},
+        responses={
+            201: EnvelopeOutSerializer,
+            400: OpenApiResponse(description="`schema_invalid`, with `detail.errors[]` ({path, message, keyword})."),
+        },
     )
     def post(self, request: Request) -> Response:
         body: Any = request.data
@@ -172,6 +179,18 @@ class TraceDetailApi(APIView):
         return Response(trace_data(trace))
 
 
+OTLP_RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "ExportTraceServiceResponse in the OTLP JSON mapping.",
+    "properties": {
+        "partialSuccess": {
+            "type": "object",
+            "properties": {"rejectedSpans": {"type": "string"}, "errorMessage": {"type": "string"}},
+        }
+    },
+}
+
+
 class OtlpTracesApi(APIView):
     """OTLP/HTTP trace export receiver: point ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` here.
 
@@ -186,7 +205,12 @@ class OtlpTracesApi(APIView):
     @extend_schema(
         operation_id="otlp_traces_export",
         request={otlp.PROTOBUF: OpenApiTypes.BINARY, otlp.JSON: OpenApiTypes.OBJECT},
-        responses={200: OpenApiTypes.BINARY, 400: OpenApiResponse(description="undecodable body")},
+        responses={
+            (200, otlp.JSON): OTLP_RESPONSE_SCHEMA,
+            (200, otlp.PROTOBUF): OpenApiTypes.BINARY,
+            (400, otlp.JSON): ERROR_REF,
+            (400, otlp.PROTOBUF): OpenApiResponse(OpenApiTypes.BINARY, description="A google.rpc.Status."),
+        },
     )
     def post(self, request: Request) -> HttpResponse:
         as_json = otlp.media_type(request.content_type) == otlp.JSON

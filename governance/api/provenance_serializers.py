@@ -8,6 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from jsonschema import Draft202012Validator
 from rest_framework import serializers
 
+from governance import jsonlimits
+from governance.api.validators import JsonBoundsValidator
 from governance.models import DecisionEnvelope, Review, Span
 from governance.models.provenance import DecisionType, Outcome, ReviewAction, ReviewState
 from governance.schemas import load_schema
@@ -21,17 +23,25 @@ def json_pointer(path: Any) -> str:
 
 _validator: Draft202012Validator | None = None
 
+# Bounds of the envelope's free-form fields (see governance/jsonlimits.py for the table).
+ENVELOPE_FIELD_BOUNDS = {
+    "input": jsonlimits.CONTENT,
+    "output": jsonlimits.CONTENT,
+    **dict.fromkeys(["actor", "versions", "verdicts", "evidence", "cost", "attributes"], jsonlimits.FREE_FORM),
+}
+
 
 def envelope_schema_errors(body: Any) -> list[dict[str, str]]:
     """Every way ``body`` breaks the published schema, each with its JSON-pointer ``path``.
 
     Read-only properties (assigned by Arbiter) are refused too: the schema marks them with
-    ``readOnly``, which JSON Schema validation itself does not enforce.
+    ``readOnly``, which JSON Schema validation itself does not enforce. Formats (``uuid``) are
+    checked, and free-form fields are held to their size and depth bounds.
     """
     global _validator
     schema = load_schema()
     if _validator is None:
-        _validator = Draft202012Validator(schema)
+        _validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = [
         {"path": json_pointer(e.absolute_path), "message": e.message, "keyword": str(e.validator)}
         for e in sorted(_validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
@@ -45,7 +55,33 @@ def envelope_schema_errors(body: Any) -> list[dict[str, str]]:
         if isinstance(actor, dict) and "api_key_id" in actor:
             message = "is read-only (set by Arbiter)"
             errors.append({"path": "/actor/api_key_id", "message": message, "keyword": "readOnly"})
+        for name, bounds in ENVELOPE_FIELD_BOUNDS.items():
+            problem = jsonlimits.json_problem(body.get(name), bounds, root=(name,)) if name in body else None
+            if problem is not None:
+                errors.append({"path": problem.path, "message": problem.message, "keyword": problem.code})
     return errors
+
+
+def envelope_write_schema() -> dict[str, Any]:
+    """The published envelope schema as a request body: the properties a producer may send."""
+
+    def writable(node: Any) -> Any:
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            copy = {k: writable(v) for k, v in node.items() if k not in ("$schema", "$id")}
+            if isinstance(properties, dict):
+                copy["properties"] = {
+                    name: writable(sub)
+                    for name, sub in properties.items()
+                    if not (isinstance(sub, dict) and sub.get("readOnly"))
+                }
+            return copy
+        if isinstance(node, list):
+            return [writable(item) for item in node]
+        return node
+
+    result: dict[str, Any] = writable(load_schema())
+    return result
 
 
 class EnvelopeOutSerializer(serializers.ModelSerializer[DecisionEnvelope]):
@@ -179,9 +215,15 @@ def trace_data(trace: Trace) -> dict[str, Any]:
 
 class ReviewInSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=ReviewAction.choices)
-    note = serializers.CharField(help_text="Why; required.")
-    assignee = serializers.CharField(required=False, help_text="Username of the operator to assign (action assign).")
-    corrected_output = serializers.JSONField(required=False, help_text="The corrected output (action override).")
+    note = serializers.CharField(help_text="Why; required.", max_length=4000)
+    assignee = serializers.CharField(
+        required=False, max_length=150, help_text="Username of the operator to assign (action assign)."
+    )
+    corrected_output = serializers.JSONField(
+        required=False,
+        help_text="The corrected output (action override), any JSON up to 1 MiB.",
+        validators=[JsonBoundsValidator(jsonlimits.CONTENT)],
+    )
 
 
 class ReviewOutSerializer(serializers.ModelSerializer[Review]):

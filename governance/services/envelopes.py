@@ -24,6 +24,7 @@ from django.utils import timezone
 from governance import redaction, tracing
 from governance.choices import AlertKind, AlertSeverity, ContentStorage
 from governance.errors import ArbiterError
+from governance.jsonlimits import forbidden_character
 from governance.models import ChainHead, DecisionEnvelope, Project, ReviewItem
 from governance.models.provenance import DecisionType, Outcome, Risk, StoredContent
 
@@ -33,20 +34,40 @@ NO_REDACTOR_NOTE = "redaction requested but no redactor is registered: only hash
 REDACTOR_FAILED_NOTE = "the redactor failed: only hashes are kept"
 
 
-def normalise_json(value: Any) -> Any:
+# Far below Python's recursion limit, and above every API field's bound (jsonlimits): a caller
+# inside Arbiter that builds a deeper value gets an ArbiterError, never a RecursionError.
+MAX_JSON_DEPTH = 64
+
+
+def normalise_json(value: Any, _depth: int = 0) -> Any:
     """A JSON value in the form the chain hashes: integral floats become ints (PostgreSQL's
-    ``jsonb`` may print ``1e20`` back as an integer), NaN/infinity are refused."""
-    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+    ``jsonb`` may print ``1e20`` back as an integer). Refused with ``invalid_envelope``: NaN and
+    infinity, strings or keys holding NUL (PostgreSQL cannot store it) or a lone surrogate (it
+    cannot be encoded as UTF-8, so it cannot be hashed), and nesting deeper than ``MAX_JSON_DEPTH``."""
+    if isinstance(value, str):
+        _refuse_forbidden_characters(value)
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, int):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ArbiterError("invalid_envelope", "NaN and infinity are not valid JSON numbers.")
         return int(value) if value.is_integer() else value
+    if _depth >= MAX_JSON_DEPTH:
+        raise ArbiterError("invalid_envelope", f"Envelope values may nest at most {MAX_JSON_DEPTH} levels deep.")
     if isinstance(value, (list, tuple)):
-        return [normalise_json(v) for v in value]
+        return [normalise_json(v, _depth + 1) for v in value]
     if isinstance(value, dict):
-        return {str(k): normalise_json(v) for k, v in value.items()}
+        for key in value:
+            _refuse_forbidden_characters(str(key))
+        return {str(k): normalise_json(v, _depth + 1) for k, v in value.items()}
     raise ArbiterError("invalid_envelope", f"Envelope values must be JSON; got {type(value).__name__}.")
+
+
+def _refuse_forbidden_characters(text: str) -> None:
+    found = forbidden_character(text)
+    if found is not None:
+        raise ArbiterError("invalid_envelope", f"Envelope strings may not contain a {found} character.")
 
 
 def canonical_json(value: Any) -> bytes:

@@ -5,6 +5,8 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from governance import jsonlimits
+from governance.api.validators import JsonBoundsValidator
 from guardrails.engine import ABSOLUTE_MAX_CHARS
 
 STAGES = ["input", "output"]
@@ -22,6 +24,9 @@ class GuardText(serializers.CharField):
         self.validators = [v for v in self.validators if not isinstance(v, ProhibitSurrogateCharactersValidator)]
 
     def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            # DRF's CharField turns 0 into "0"; a text to check is a JSON string, nothing else.
+            self.fail("invalid")
         value = super().to_internal_value(data)
         try:
             value.encode("utf-8")
@@ -39,9 +44,10 @@ class GuardCheckIn(serializers.Serializer[Any]):
     context = serializers.DictField(  # type: ignore[assignment]  # a field, popped by DRF's metaclass
         required=False,
         default=dict,
+        validators=[JsonBoundsValidator(jsonlimits.FREE_FORM)],
         help_text=(
             "Optional: feature, customer, end_user (opaque id), system_prompt and canary_tokens "
-            "(for prompt-leak rules on outputs)."
+            "(for prompt-leak rules on outputs). At most 16 KiB of JSON, 32 levels deep."
         ),
     )
 
@@ -54,7 +60,9 @@ class GuardBatchIn(serializers.Serializer[Any]):
         min_length=1,
         max_length=100,
     )
-    context = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
+    context = serializers.DictField(  # type: ignore[assignment]
+        required=False, default=dict, validators=[JsonBoundsValidator(jsonlimits.FREE_FORM)]
+    )
 
 
 class HitOut(serializers.Serializer[Any]):
@@ -100,22 +108,45 @@ class GuardBatchOut(serializers.Serializer[Any]):
     results = GuardCheckOut(many=True)
 
 
+def _ignored(help_text: str) -> Any:
+    return serializers.JSONField(required=False, allow_null=True, help_text=help_text)
+
+
 class LiteLlmGuardrailIn(serializers.Serializer[Any]):
-    """LiteLLM's Generic Guardrail API request (POST {api_base}/beta/litellm_basic_guardrail_api)."""
+    """LiteLLM's Generic Guardrail API request (POST {api_base}/beta/litellm_basic_guardrail_api).
+
+    A tolerant reader of LiteLLM's wire format: LiteLLM serializes every optional field of its
+    request model, so absent values arrive as ``null`` (``"images": null, "tools": null``), and
+    newer releases add fields. Every field but ``input_type`` may be null or missing, and fields
+    Arbiter does not know are ignored. ``tests/guardrails/test_litellm_integration.py`` runs the
+    real ``litellm`` package against a live Arbiter to keep this true.
+    """
 
     texts = serializers.ListField(
-        child=GuardText(),
-        max_length=200,
+        child=GuardText(), max_length=200, required=False, allow_null=True, help_text="The texts to check."
     )
     input_type = serializers.ChoiceField(choices=["request", "response"])
-    images = serializers.ListField(child=serializers.CharField(), required=False)
-    tools = serializers.ListField(child=serializers.DictField(), required=False)
-    request_data = serializers.DictField(required=False, default=dict)
-    litellm_call_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    litellm_trace_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    additional_provider_specific_params = serializers.DictField(
-        required=False, default=dict, help_text='{"policy": "<slug>"} picks the policy (default: "default").'
+    request_data = serializers.DictField(
+        required=False,
+        allow_null=True,
+        validators=[JsonBoundsValidator(jsonlimits.FREE_FORM)],
+        help_text="LiteLLM's user_api_key_* metadata (team alias or id becomes the customer).",
     )
+    litellm_call_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200)
+    litellm_trace_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200)
+    additional_provider_specific_params = serializers.DictField(
+        required=False,
+        allow_null=True,
+        validators=[JsonBoundsValidator(jsonlimits.FREE_FORM)],
+        help_text='{"policy": "<slug>"} picks the policy (default: "default"); "feature" labels the check.',
+    )
+    images = _ignored("Accepted and ignored (Arbiter checks texts).")
+    tools = _ignored("Accepted and ignored.")
+    tool_calls = _ignored("Accepted and ignored.")
+    structured_messages = _ignored("Accepted and ignored (the texts carry the content).")
+    request_headers = _ignored("Accepted and ignored.")
+    litellm_version = _ignored("Accepted and ignored.")
+    model = _ignored("Accepted and ignored.")
 
 
 class LiteLlmGuardrailOut(serializers.Serializer[Any]):

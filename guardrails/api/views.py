@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +37,11 @@ def _render(check: services.GuardCheck) -> dict[str, Any]:
         "envelope_id": str(check.envelope.pk),
         "trace_id": check.trace_id,
     }
+
+
+def _text(value: Any, limit: int = 200) -> str:
+    """A label from LiteLLM's metadata: strings as they are (cut to ``limit``), anything else ignored."""
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _key(request: Request) -> ApiKey:
@@ -102,20 +108,25 @@ class LiteLlmGuardrailApi(APIView):
     def post(self, request: Request) -> Response:
         data = LiteLlmGuardrailIn(data=request.data)
         data.is_valid(raise_exception=True)
-        params = data.validated_data["additional_provider_specific_params"]
-        request_data = data.validated_data["request_data"]
+        # Null means absent in LiteLLM's wire format (it serializes every optional field).
+        params = data.validated_data.get("additional_provider_specific_params") or {}
+        request_data = data.validated_data.get("request_data") or {}
+        texts: list[str] = data.validated_data.get("texts") or []
+        policy = params.get("policy")
+        if policy is not None and not isinstance(policy, str):
+            message = "must be a policy slug (string)."
+            raise ValidationError({"additional_provider_specific_params": {"policy": message}})
         key = _key(request)
         checks = services.check_batch(
             project=key.project,
-            policy_slug=str(params.get("policy") or "default"),
+            policy_slug=policy or "default",
             stage="input" if data.validated_data["input_type"] == "request" else "output",
-            texts=data.validated_data["texts"],
+            texts=texts,
             context={
-                "feature": params.get("feature", "litellm"),
-                "customer": request_data.get("user_api_key_team_alias")
-                or request_data.get("user_api_key_team_id")
-                or "",
-                "end_user": request_data.get("user_api_key_end_user_id"),
+                "feature": _text(params.get("feature")) or "litellm",
+                "customer": _text(request_data.get("user_api_key_team_alias"))
+                or _text(request_data.get("user_api_key_team_id")),
+                "end_user": _text(request_data.get("user_api_key_end_user_id")) or None,
                 "litellm_call_id": data.validated_data.get("litellm_call_id"),
             },
             api_key=key,
@@ -126,6 +137,6 @@ class LiteLlmGuardrailApi(APIView):
             reason = f"Blocked by Arbiter policy {blocked[0].policy.slug!r}"
             reason += f" (rules: {', '.join(rules)})" if rules else " (a guard failed closed)"
             return Response({"action": "BLOCKED", "blocked_reason": reason})
-        if any(c.result.text != text for c, text in zip(checks, data.validated_data["texts"], strict=True)):
+        if any(c.result.text != text for c, text in zip(checks, texts, strict=True)):
             return Response({"action": "GUARDRAIL_INTERVENED", "texts": [c.result.text for c in checks]})
         return Response({"action": "NONE"})
