@@ -252,6 +252,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["governance.auth.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.BoundedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "governance.api.negotiation.ApiContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "governance.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -260,7 +261,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Arbiter API",
     "DESCRIPTION": (
         "Governance control plane for AI features: guard checks, decision envelopes, "
-        "usage and costs. Authenticate with `Authorization: Bearer <api key>`."
+        "usage and costs. Authenticate with `Authorization: Bearer <api key>`.\n\n"
+        "Every error is JSON `{code, message, detail}` with a stable `code`, whatever format was asked for. "
+        "Request bodies are JSON nested at most 64 levels deep; strings may not contain NUL (U+0000) or lone "
+        "surrogates (neither can be stored or hashed); free-form fields are bounded (16 KiB and 32 levels, "
+        "1 MiB for envelope input/output). Unknown body fields and query parameters are ignored."
     ),
     "VERSION": "1.0.0",
     # 3.1 is JSON Schema 2020-12, so the envelope's published schema is the POST body's schema as is.

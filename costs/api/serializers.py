@@ -11,12 +11,19 @@ from rest_framework import serializers
 from costs.choices import UsageStatus
 from costs.pricing import usage_from_total_input
 from costs.services.usage import OutcomeInput, UsageInput
+from governance.api.fields import (
+    BoundedDateField,
+    BoundedDateTimeField,
+    SignedUsdField,
+    StrictJsonSerializer,
+    UsdField,
+)
 
 MAX_TOKENS = 10**12
 MAX_BATCH = 1000
 
 
-class UsageInSerializer(serializers.Serializer[UsageInput]):
+class UsageInSerializer(StrictJsonSerializer):
     """One model call made outside Arbiter.
 
     ``input_tokens`` is the **total** input, cache reads and writes included (OpenAI's
@@ -32,10 +39,9 @@ class UsageInSerializer(serializers.Serializer[UsageInput]):
     output_tokens = serializers.IntegerField(min_value=0, max_value=MAX_TOKENS)
     cached_tokens = serializers.IntegerField(min_value=0, max_value=MAX_TOKENS, default=0)
     cache_write_tokens = serializers.IntegerField(min_value=0, max_value=MAX_TOKENS, default=0)
-    cost_usd = serializers.DecimalField(
-        max_digits=18, decimal_places=9, min_value=Decimal(0), required=False, allow_null=True,
-        help_text="Optional: priced from Arbiter's price list when absent.",
-    )  # fmt: skip
+    cost_usd = UsdField(
+        required=False, allow_null=True, help_text="Optional: priced from Arbiter's price list when absent."
+    )
     feature = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     customer = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     pipeline = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
@@ -46,7 +52,7 @@ class UsageInSerializer(serializers.Serializer[UsageInput]):
     attempt = serializers.IntegerField(min_value=1, max_value=1000, default=1)
     latency_ms = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
     request_hash = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
-    occurred_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    occurred_at = BoundedDateTimeField(required=False, help_text="Default: now.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["cached_tokens"] + attrs["cache_write_tokens"] > attrs["input_tokens"]:
@@ -82,7 +88,7 @@ class UsageInSerializer(serializers.Serializer[UsageInput]):
         )
 
 
-class OutcomeInSerializer(serializers.Serializer[OutcomeInput]):
+class OutcomeInSerializer(StrictJsonSerializer):
     """One business outcome; joined to usage through ``trace_id`` or ``run_id`` (at least one)."""
 
     client_id = serializers.CharField(max_length=200)
@@ -90,12 +96,10 @@ class OutcomeInSerializer(serializers.Serializer[OutcomeInput]):
     run_id = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
     kind = serializers.CharField(max_length=100, help_text="e.g. ticket_resolved")
     success = serializers.BooleanField()
-    value_usd = serializers.DecimalField(
-        max_digits=18, decimal_places=9, default=Decimal(0), min_value=Decimal(-(10**9))
-    )
+    value_usd = SignedUsdField(default=Decimal(0))
     customer = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     feature = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = BoundedDateTimeField(required=False, help_text="Default: now.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs["trace_id"] and not attrs["run_id"]:
@@ -123,8 +127,10 @@ class IngestResultSerializer(serializers.Serializer[Any]):
 
 
 class ReportQuerySerializer(serializers.Serializer[Any]):
-    start = serializers.DateField(required=False, help_text="First local day (default: 29 days before end).")
-    end = serializers.DateField(required=False, help_text="Last local day (default: today).")
+    start = BoundedDateField(required=False, help_text="First local day (default: 29 days before end).")
+    end = BoundedDateField(
+        required=False, help_text="Last local day (default: today). A report covers at most 367 days."
+    )
     feature = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
     customer = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
     pipeline = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)

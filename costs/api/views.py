@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from costs import reports
+from costs.api import schema as _schema  # noqa: F401  (registers the OpenAPI extensions)
 from costs.api.renderers import ReportCsvRenderer
 from costs.api.serializers import (
     MAX_BATCH,
@@ -31,6 +32,8 @@ from costs.api.serializers import (
 )
 from costs.pricing import nanos_to_usd_or_none
 from costs.services.usage import IngestResult, outcome_ingest, usage_ingest
+from governance.api.fields import query_data
+from governance.api.openapi import batch_size
 from governance.choices import Scope
 from governance.models import ApiKey
 
@@ -57,6 +60,16 @@ def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+_INGEST_RESPONSES = {
+    201: IngestResultSerializer,
+    200: OpenApiResponse(IngestResultSerializer, description="Every record was already recorded, identically."),
+    409: OpenApiResponse(
+        description="`client_id_conflict`: a `client_id` already recorded with different values; "
+        "`detail.conflicts[]` names each one's differing fields. Nothing of the batch is recorded."
+    ),
+}
+
+
 class UsageIngestApi(APIView):
     """Record model calls made outside Arbiter: a JSON list of usage records, idempotent by ``client_id``."""
 
@@ -65,7 +78,8 @@ class UsageIngestApi(APIView):
     @extend_schema(
         operation_id="usage_ingest",
         request=UsageInSerializer(many=True),
-        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        responses=_INGEST_RESPONSES,
+        extensions=batch_size(1, MAX_BATCH),
         tags=["costs"],
     )
     def post(self, request: Request) -> Response:
@@ -84,7 +98,8 @@ class OutcomeIngestApi(APIView):
     @extend_schema(
         operation_id="outcomes_ingest",
         request=OutcomeInSerializer(many=True),
-        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        responses=_INGEST_RESPONSES,
+        extensions=batch_size(1, MAX_BATCH),
         tags=["costs"],
     )
     def post(self, request: Request) -> Response:
@@ -105,7 +120,7 @@ class _ReportApi(APIView):
 
     def window(self, request: Request) -> tuple[reports.ReportWindow, dict[str, Any]]:
         project = _api_key(request).project
-        query = self.query_serializer(data=request.query_params)
+        query = self.query_serializer(data=query_data(request.query_params))
         query.is_valid(raise_exception=True)
         q: dict[str, Any] = dict(query.validated_data)
         today = timezone.now().astimezone(ZoneInfo(project.time_zone)).date()
@@ -188,7 +203,7 @@ class BudgetBurnDownReportApi(APIView):
 
     @_report_schema("report_budget_burn_down", BurnDownQuerySerializer)
     def get(self, request: Request, format: str | None = None) -> Response:
-        query = BurnDownQuerySerializer(data=request.query_params)
+        query = BurnDownQuerySerializer(data=query_data(request.query_params))
         query.is_valid(raise_exception=True)
         q = query.validated_data
         return Response(

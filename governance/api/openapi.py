@@ -43,6 +43,15 @@ _DESCRIPTIONS = {
 _METHODS = {"get", "put", "post", "patch", "delete"}
 
 
+_BATCH = "x-arbiter-batch"
+
+
+def batch_size(min_items: int, max_items: int) -> dict[str, Any]:
+    """``extend_schema(extensions=batch_size(1, 1000))``: the list body's item count, which
+    drf-spectacular cannot read from a ``ListSerializer``; the hook below moves it into the body schema."""
+    return {_BATCH: {"minItems": min_items, "maxItems": max_items}}
+
+
 def error_response(status: str, description: str | None = None) -> dict[str, Any]:
     return {
         "description": description or _DESCRIPTIONS.get(status, "Error."),
@@ -73,6 +82,14 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
         for method, operation in path_item.items():
             if method not in _METHODS:
                 continue
+            if "requestBody" in operation:
+                # Every POST of this API reads a body (drf-spectacular marks a raw-schema body optional).
+                operation["requestBody"]["required"] = True
+            bounds = operation.pop(_BATCH, None)
+            if bounds:
+                for media in operation.get("requestBody", {}).get("content", {}).values():
+                    if media.get("schema", {}).get("type") == "array":
+                        media["schema"].update(bounds)
             security = operation.get("security", default_security)
             secured = any(requirement for requirement in security)
             responses = operation.setdefault("responses", {})

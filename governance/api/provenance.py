@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import otlp
+from governance.api.fields import query_data
 from governance.api.openapi import ERROR_REF
 from governance.api.provenance_serializers import (
     EnvelopeFilterSerializer,
@@ -49,6 +51,22 @@ class EnvelopeCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 500
 
+    def get_page_size(self, request: Request) -> int:
+        # DRF falls back to the default on a bad limit; the schema promises an integer in range.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise ValidationError({self.page_size_query_param: f"An integer from 1 to {self.max_page_size}."})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
 
 class DecisionEnvelopeSchemaApi(APIView):
     """The published JSON Schema of the decision envelope (draft 2020-12). No key needed."""
@@ -56,7 +74,9 @@ class DecisionEnvelopeSchemaApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(operation_id="decision_envelope_schema", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="decision_envelope_schema", responses={(200, "application/schema+json"): OpenApiTypes.OBJECT}
+    )
     def get(self, request: Request) -> Response:
         return Response(load_schema(), content_type="application/schema+json")
 
@@ -72,10 +92,13 @@ class EnvelopeListCreateApi(APIView):
     @extend_schema(
         operation_id="envelopes_list",
         parameters=[EnvelopeFilterSerializer],
-        responses=EnvelopeOutSerializer(many=True),
+        responses={
+            200: EnvelopeOutSerializer(many=True),
+            404: OpenApiResponse(description="The cursor is not one this list handed out."),
+        },
     )
     def get(self, request: Request) -> Response:
-        filters = EnvelopeFilterSerializer(data=request.query_params)
+        filters = EnvelopeFilterSerializer(data=query_data(request.query_params))
         filters.is_valid(raise_exception=True)
         qs = envelope_list(project=_api_key(request).project, **filters.validated_data)
         paginator = self.pagination_class()
@@ -93,6 +116,7 @@ class EnvelopeListCreateApi(APIView):
         responses={
             201: EnvelopeOutSerializer,
             400: OpenApiResponse(description="`schema_invalid`, with `detail.errors[]` ({path, message, keyword})."),
+            404: OpenApiResponse(description="`parent_not_found`: `parent_id` names no envelope of this project."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -108,8 +132,11 @@ class EnvelopeListCreateApi(APIView):
             try:
                 parent = envelope_get(project=api_key.project, envelope_id=body["parent_id"])
             except NotFoundError as exc:
+                # The body conforms to the schema; what it points at is missing (a 404, as for a path).
                 detail = {"errors": [{"path": "/parent_id", "message": "no such envelope in this project"}]}
-                raise ArbiterError("schema_invalid", "The parent envelope does not exist.", detail=detail) from exc
+                raise ArbiterError(
+                    "parent_not_found", "The parent envelope does not exist.", status_code=404, detail=detail
+                ) from exc
         envelope = envelope_append(
             project=api_key.project,
             decision_type=body["decision_type"],

@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from rest_framework import serializers
 
 from governance import jsonlimits
+from governance.api.fields import AnyJsonField, BoundedDateTimeField, StrictJsonSerializer
 from governance.api.validators import JsonBoundsValidator
 from governance.models import DecisionEnvelope, Review, Span
 from governance.models.provenance import DecisionType, Outcome, ReviewAction, ReviewState
@@ -90,12 +91,12 @@ class EnvelopeOutSerializer(serializers.ModelSerializer[DecisionEnvelope]):
     project = serializers.CharField(source="project.slug")
     parent_id = serializers.UUIDField(allow_null=True)
     actor = serializers.JSONField()
-    input = serializers.JSONField(allow_null=True)
-    output = serializers.JSONField(allow_null=True)
+    input = AnyJsonField()
+    output = AnyJsonField()
     versions = serializers.JSONField()
     verdicts = serializers.JSONField()
-    evidence = serializers.JSONField(allow_null=True)
-    cost = serializers.JSONField(allow_null=True)
+    evidence = AnyJsonField()
+    cost = AnyJsonField()
     attributes = serializers.JSONField()
     risk = serializers.SerializerMethodField()
     review_state = serializers.SerializerMethodField()
@@ -152,8 +153,8 @@ class EnvelopeFilterSerializer(serializers.Serializer[Any]):
     decision_type = serializers.ChoiceField(choices=DecisionType.choices, required=False)
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
     review_state = serializers.ChoiceField(choices=ReviewState.choices, required=False)
-    created_after = serializers.DateTimeField(required=False, help_text="Inclusive, ISO 8601.")
-    created_before = serializers.DateTimeField(required=False, help_text="Exclusive, ISO 8601.")
+    created_after = BoundedDateTimeField(required=False, help_text="Inclusive, ISO 8601.")
+    created_before = BoundedDateTimeField(required=False, help_text="Exclusive, ISO 8601.")
 
 
 class SpanOutSerializer(serializers.ModelSerializer[Span]):
@@ -213,13 +214,13 @@ def trace_data(trace: Trace) -> dict[str, Any]:
     }
 
 
-class ReviewInSerializer(serializers.Serializer[Any]):
+class ReviewInSerializer(StrictJsonSerializer):
     action = serializers.ChoiceField(choices=ReviewAction.choices)
     note = serializers.CharField(help_text="Why; required.", max_length=4000)
     assignee = serializers.CharField(
         required=False, max_length=150, help_text="Username of the operator to assign (action assign)."
     )
-    corrected_output = serializers.JSONField(
+    corrected_output = AnyJsonField(
         required=False,
         help_text="The corrected output (action override), any JSON up to 1 MiB.",
         validators=[JsonBoundsValidator(jsonlimits.CONTENT)],

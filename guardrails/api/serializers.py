@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from governance import jsonlimits
+from governance.api.fields import AnyJsonField, StrictJsonSerializer
 from governance.api.validators import JsonBoundsValidator
 from guardrails.engine import ABSOLUTE_MAX_CHARS
 
@@ -37,7 +38,7 @@ class GuardText(serializers.CharField):
         return value
 
 
-class GuardCheckIn(serializers.Serializer[Any]):
+class GuardCheckIn(StrictJsonSerializer):
     policy = serializers.SlugField(default="default", help_text="Slug of a guard policy in the key's project.")
     stage = serializers.ChoiceField(choices=STAGES)
     text = GuardText()
@@ -52,7 +53,7 @@ class GuardCheckIn(serializers.Serializer[Any]):
     )
 
 
-class GuardBatchIn(serializers.Serializer[Any]):
+class GuardBatchIn(StrictJsonSerializer):
     policy = serializers.SlugField(default="default")
     stage = serializers.ChoiceField(choices=STAGES)
     texts = serializers.ListField(
@@ -109,10 +110,10 @@ class GuardBatchOut(serializers.Serializer[Any]):
 
 
 def _ignored(help_text: str) -> Any:
-    return serializers.JSONField(required=False, allow_null=True, help_text=help_text)
+    return AnyJsonField(required=False, help_text=help_text)
 
 
-class LiteLlmGuardrailIn(serializers.Serializer[Any]):
+class LiteLlmGuardrailIn(StrictJsonSerializer):
     """LiteLLM's Generic Guardrail API request (POST {api_base}/beta/litellm_basic_guardrail_api).
 
     A tolerant reader of LiteLLM's wire format: LiteLLM serializes every optional field of its

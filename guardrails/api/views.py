@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,6 +39,14 @@ def _render(check: services.GuardCheck) -> dict[str, Any]:
     }
 
 
+# The service's own errors (the shared 4xx are added to every operation by governance.api.openapi).
+_ERRORS = {
+    404: OpenApiResponse(description="`unknown_policy`: no such guard policy in the key's project."),
+    409: OpenApiResponse(description="`policy_unpublished`: the policy has no published version."),
+    413: OpenApiResponse(description="`text_too_large`: a text is above the absolute limit."),
+}
+
+
 def _text(value: Any, limit: int = 200) -> str:
     """A label from LiteLLM's metadata: strings as they are (cut to ``limit``), anything else ignored."""
     return value[:limit] if isinstance(value, str) else ""
@@ -52,7 +60,9 @@ def _key(request: Request) -> ApiKey:
 class GuardCheckApi(APIView):
     required_scopes = frozenset({"guard:check"})
 
-    @extend_schema(operation_id="guard_check", request=GuardCheckIn, responses=GuardCheckOut, tags=["guardrails"])
+    @extend_schema(
+        operation_id="guard_check", request=GuardCheckIn, responses={200: GuardCheckOut, **_ERRORS}, tags=["guardrails"]
+    )
     def post(self, request: Request) -> Response:
         data = GuardCheckIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -71,7 +81,12 @@ class GuardCheckApi(APIView):
 class GuardCheckBatchApi(APIView):
     required_scopes = frozenset({"guard:check"})
 
-    @extend_schema(operation_id="guard_check_batch", request=GuardBatchIn, responses=GuardBatchOut, tags=["guardrails"])
+    @extend_schema(
+        operation_id="guard_check_batch",
+        request=GuardBatchIn,
+        responses={200: GuardBatchOut, **_ERRORS},
+        tags=["guardrails"],
+    )
     def post(self, request: Request) -> Response:
         data = GuardBatchIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -102,7 +117,7 @@ class LiteLlmGuardrailApi(APIView):
     @extend_schema(
         operation_id="guard_litellm_generic_guardrail",
         request=LiteLlmGuardrailIn,
-        responses=LiteLlmGuardrailOut,
+        responses={200: LiteLlmGuardrailOut, **_ERRORS},
         tags=["guardrails"],
     )
     def post(self, request: Request) -> Response:

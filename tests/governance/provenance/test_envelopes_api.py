@@ -103,7 +103,8 @@ def test_a_body_that_is_not_an_object_is_refused(alice, body):
 def test_unknown_parent_is_refused_with_its_path(alice, charlie, make_envelope, charlie_project):
     foreign = make_envelope(project=charlie_project)
     response = alice.client().post(URL, {**VALID, "parent_id": str(foreign.id)}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 404
+    assert response.json()["code"] == "parent_not_found"
     assert response.json()["detail"]["errors"][0]["path"] == "/parent_id"
 
 
