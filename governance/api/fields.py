@@ -50,7 +50,16 @@ def _type_error(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str
 
 
 class StrictJsonSerializer(serializers.Serializer[Any]):
-    """A request-body serializer that refuses JSON values of the wrong type instead of coercing them."""
+    """A request-body serializer that refuses JSON values of the wrong type instead of coercing them,
+    and keeps strings as sent (DRF trims them, so ``"\\n"`` would pass ``minLength: 1`` and then fail
+    as blank)."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields: dict[str, serializers.Field[Any, Any, Any, Any]] = super().get_fields()
+        for field in fields.values():
+            if isinstance(field, serializers.CharField):
+                field.trim_whitespace = False
+        return fields
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping) and not isinstance(data, QueryDict):
