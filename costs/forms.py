@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from governance.dates import validate_date_in_range
 from governance.models import Project
 
 REPORTS = [
@@ -22,8 +23,12 @@ REPORTS = [
 
 class DashboardFilterForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.all(), required=False, empty_label=None)
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_date_in_range]
+    )
+    end = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_date_in_range]
+    )
     group_by = forms.ChoiceField(
         choices=[("feature", "feature"), ("customer", "customer"), ("day", "day")], required=False
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from governance import hooks, tracing
 from governance.errors import json_error
@@ -48,6 +48,34 @@ class RequestSizeLimitMiddleware:
         limit = settings.ARBITER_MAX_REQUEST_BYTES
         if length > limit:
             return json_error(request, "request_too_large", f"The body is larger than {limit} bytes.", 413)
+        return self.get_response(request)
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists())
+
+
+class NulInAddressMiddleware:
+    """Refuse a NUL character in the path or query string (``?trace_id=%00``) with a 400.
+
+    PostgreSQL cannot compare text with NUL in it, so a filter on such a value (an admin list
+    filter, an API path parameter) would otherwise end as a ``DataError`` and a 500. The API
+    answers with the JSON error shape; the admin and other pages with a short HTML page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path_info or ("%00" in query and _has_nul(request)):
+            message = "The address contains a NUL character (%00), which no field can hold."
+            if request.path.startswith("/api/"):
+                return json_error(request, "invalid_characters", message, 400)
+            return HttpResponseBadRequest(
+                f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{message}</p>",
+                content_type="text/html; charset=utf-8",
+            )
         return self.get_response(request)
 
 

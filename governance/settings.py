@@ -96,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "governance.middleware.RequestSizeLimitMiddleware",
+    "governance.middleware.NulInAddressMiddleware",
     "governance.middleware.TraceContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -18,6 +18,8 @@ from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from governance.dates import MAX_YEAR, MIN_YEAR, year_in_range
+
 
 def _type_error(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str | None:
     """What JSON type ``field`` expects, when ``value`` is not of it (``None`` is left to ``allow_null``)."""
@@ -95,14 +97,13 @@ def query_data(query: QueryDict) -> dict[str, str]:
     return {key: str(value) for key, value in query.dict().items()}
 
 
-# Dates the API accepts: wide enough for any real record, far enough from datetime's limits that
-# adding a day or converting to a UTC+14 calendar never overflows (year 9999 used to be a 500).
-MIN_YEAR, MAX_YEAR = 1970, 2999
+# Dates the API accepts (governance.dates); the pattern states the same range in the schema.
 _YEAR_PATTERN = r"^(19[7-9]\d|2\d{3})-"
+assert (MIN_YEAR, MAX_YEAR) == (1970, 2999), "update _YEAR_PATTERN with the range"
 
 
 def _year_in_range(field: serializers.Field[Any, Any, Any, Any], year: int) -> None:
-    if not MIN_YEAR <= year <= MAX_YEAR:
+    if not year_in_range(year):
         raise serializers.ValidationError(f"The year must be between {MIN_YEAR} and {MAX_YEAR}.", code="year_range")
 
 
