@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.urls import reverse
 
@@ -26,7 +28,7 @@ def test_occurred_at_in_year_9999_for_a_utc_plus_14_project_is_a_400(make_key, u
     project.time_zone = "Pacific/Kiritimati"  # UTC+14: 9999-12-31T23:00Z is in year 10000 there
     project.save()
     persona = make_key(project=project)
-    record = {"client_id": "c1", "occurred_at": "9999-12-31T23:00:00Z", "trace_id": "t1"}
+    record: dict[str, Any] = {"client_id": "c1", "occurred_at": "9999-12-31T23:00:00Z", "trace_id": "t1"}
     if url.endswith("usage"):
         record |= {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 1, "output_tokens": 1}
     else:
