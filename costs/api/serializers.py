@@ -32,7 +32,10 @@ class UsageInSerializer(StrictJsonSerializer):
     writes as ``cache_write_tokens``. Arbiter stores the buckets separately and prices each once.
     """
 
-    client_id = serializers.CharField(max_length=200, help_text="Your idempotency key: re-posting it changes nothing.")
+    client_id = serializers.CharField(
+        max_length=200,
+        help_text="Your idempotency key: re-posting identical values changes nothing; different values are a 409.",
+    )
     provider = serializers.CharField(max_length=64)
     model = serializers.CharField(max_length=200)
     input_tokens = serializers.IntegerField(min_value=0, max_value=MAX_TOKENS, help_text="Total input incl. cached.")
@@ -85,6 +88,7 @@ class UsageInSerializer(StrictJsonSerializer):
             step=attrs["step"],
             latency_ms=attrs.get("latency_ms"),
             request_hash=attrs["request_hash"],
+            occurred_at_given="occurred_at" in attrs,
         )
 
 
@@ -117,6 +121,7 @@ class OutcomeInSerializer(StrictJsonSerializer):
             value_usd=attrs["value_usd"],
             customer=attrs["customer"],
             feature=attrs["feature"],
+            occurred_at_given="occurred_at" in attrs,
         )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -16,9 +17,10 @@ from django.db.models.functions import TruncDate
 
 from costs.choices import CostSource, UsageSource, UsageStatus
 from costs.models import Outcome, RollupMark, UsageRecord
-from costs.pricing import cost_nanos, usd_to_nanos
+from costs.pricing import cost_nanos, nanos_to_usd_or_none, usd_to_nanos
 from costs.reports import DUPLICATE_WINDOW
 from costs.services.prices import PriceBook
+from governance.errors import ConflictError
 from governance.llm import Usage, UsageEvent
 from governance.llm.types import PROVIDER_KINDS
 from governance.models import ApiKey, Project
@@ -211,6 +213,8 @@ class UsageInput:
     step: str = ""
     latency_ms: int | None = None
     request_hash: str = ""
+    # False when the client left occurred_at out (it defaults to now): a re-post is then compared without it.
+    occurred_at_given: bool = True
 
 
 @dataclass
@@ -220,26 +224,117 @@ class IngestResult:
     costs: dict[str, int | None] = field(default_factory=dict)
 
 
+Fields = dict[str, Any]
+
+
+def _differences(recorded: Fields, sent: Fields) -> dict[str, dict[str, Any]]:
+    """``{field: {"recorded": …, "sent": …}}`` for every field whose values differ (JSON-ready values)."""
+    return {
+        name: {"recorded": _json_value(recorded.get(name)), "sent": _json_value(value)}
+        for name, value in sent.items()
+        if recorded.get(name) != value
+    }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _raise_conflicts(conflicts: list[dict[str, Any]]) -> None:
+    if conflicts:
+        ids = ", ".join(repr(c["client_id"]) for c in conflicts[:5])
+        raise ConflictError(
+            "client_id_conflict",
+            f"client_id {ids} was already recorded with different values; nothing in this batch was recorded.",
+            detail={"conflicts": conflicts},
+        )
+
+
+def _usage_fields(r: UsageInput) -> Fields:
+    """What a usage record says, in the API's terms, for comparing a re-post with what is recorded."""
+    fields: Fields = {
+        "provider": r.provider,
+        "model": r.model,
+        "input_tokens": r.usage.uncached_input_tokens + r.usage.cache_read_tokens + r.usage.cache_write_tokens,
+        "cached_tokens": r.usage.cache_read_tokens,
+        "cache_write_tokens": r.usage.cache_write_tokens,
+        "output_tokens": r.usage.output_tokens,
+        "cost_usd": nanos_to_usd_or_none(usd_to_nanos(r.cost_usd)) if r.cost_usd is not None else None,
+        "status": r.status,
+        "attempt": r.attempt,
+        "feature": r.feature,
+        "customer": r.customer,
+        "pipeline": r.pipeline,
+        "trace_id": r.trace_id,
+        "run_id": r.run_id,
+        "step": r.step,
+        "latency_ms": r.latency_ms,
+        "request_hash": r.request_hash,
+    }
+    if r.occurred_at_given:
+        fields["occurred_at"] = r.occurred_at
+    return fields
+
+
+def _recorded_usage_fields(row: UsageRecord) -> Fields:
+    reported = row.cost_source == CostSource.REPORTED
+    return {
+        "provider": row.provider,
+        "model": row.model,
+        "input_tokens": row.uncached_input_tokens + row.cache_read_tokens + row.cache_write_tokens,
+        "cached_tokens": row.cache_read_tokens,
+        "cache_write_tokens": row.cache_write_tokens,
+        "output_tokens": row.output_tokens,
+        "cost_usd": nanos_to_usd_or_none(row.cost_nanos) if reported else None,
+        "status": row.status,
+        "attempt": row.attempt,
+        "feature": row.feature,
+        "customer": row.customer,
+        "pipeline": row.pipeline,
+        "trace_id": row.trace_id,
+        "run_id": row.run_id,
+        "step": row.step,
+        "latency_ms": row.latency_ms,
+        "request_hash": row.request_hash,
+        "occurred_at": row.occurred_at,
+    }
+
+
 @transaction.atomic
 def usage_ingest(*, project: Project, api_key: ApiKey | None, records: Sequence[UsageInput]) -> IngestResult:
     """Append usage reported by a service, idempotent by ``client_id`` within the project.
 
-    A ``client_id`` already in the ledger (or repeated in the batch) is reported as a duplicate
-    and changes nothing. Without ``cost_usd`` a record is priced from ``ModelPrice``; with no
-    price its cost is unknown. Concurrent posts of one ``client_id`` converge on one row through
-    the unique constraint.
+    A ``client_id`` already recorded (or repeated in the batch) with the same values is reported
+    as a duplicate and changes nothing; with different values it is a conflict: ``ConflictError``
+    ``client_id_conflict`` (409) naming each differing field, and nothing of the batch is recorded
+    (a retry that changed its payload must neither vanish silently nor overwrite the ledger).
+    Without ``cost_usd`` a record is priced from ``ModelPrice``; with no price its cost is unknown.
+    Concurrent posts of one ``client_id`` converge on one row through the unique constraint.
     """
     result = IngestResult()
     ids = [r.client_id for r in records]
-    existing = set(UsageRecord.objects.filter(project=project, client_id__in=ids).values_list("client_id", flat=True))
+    existing = {
+        row.client_id: _recorded_usage_fields(row)
+        for row in UsageRecord.objects.filter(project=project, client_id__in=ids)
+    }
     book = PriceBook.load(project_id=project.pk)
     rows: list[UsageRecord] = []
-    seen: set[str] = set()
+    conflicts: list[dict[str, Any]] = []
     for r in records:
-        if r.client_id in existing or r.client_id in seen:
-            result.duplicates.append(r.client_id)
+        sent = _usage_fields(r)
+        recorded = existing.get(r.client_id)
+        if recorded is not None:
+            differences = _differences(recorded, sent)
+            if differences:
+                conflicts.append({"client_id": r.client_id, "fields": differences})
+            else:
+                result.duplicates.append(r.client_id)
             continue
-        seen.add(r.client_id)
+        existing[r.client_id] = {**sent, "occurred_at": r.occurred_at}
         record = usage_record_build(
             book=book,
             project=project,
@@ -266,6 +361,7 @@ def usage_ingest(*, project: Project, api_key: ApiKey | None, records: Sequence[
         result.costs[r.client_id] = record.cost_nanos
         rows.append(record)
         result.created.append(r.client_id)
+    _raise_conflicts(conflicts)
     # ignore_conflicts: a concurrent post of the same client_id committed first; ours is the duplicate.
     UsageRecord.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     _rollup_marks(project=project, usage=rows)
@@ -284,20 +380,60 @@ class OutcomeInput:
     value_usd: Decimal = Decimal(0)
     customer: str = ""
     feature: str = ""
+    occurred_at_given: bool = True
+
+
+def _outcome_fields(o: OutcomeInput) -> Fields:
+    fields: Fields = {
+        "kind": o.kind,
+        "success": o.success,
+        "value_usd": nanos_to_usd_or_none(usd_to_nanos(o.value_usd)),
+        "trace_id": o.trace_id,
+        "run_id": o.run_id,
+        "customer": o.customer,
+        "feature": o.feature,
+    }
+    if o.occurred_at_given:
+        fields["occurred_at"] = o.occurred_at
+    return fields
+
+
+def _recorded_outcome_fields(row: Outcome) -> Fields:
+    return {
+        "kind": row.kind,
+        "success": row.success,
+        "value_usd": nanos_to_usd_or_none(row.value_nanos),
+        "trace_id": row.trace_id,
+        "run_id": row.run_id,
+        "customer": row.customer,
+        "feature": row.feature,
+        "occurred_at": row.occurred_at,
+    }
 
 
 @transaction.atomic
 def outcome_ingest(*, project: Project, api_key: ApiKey | None, outcomes: Sequence[OutcomeInput]) -> IngestResult:
-    """Record business outcomes, idempotent by ``client_id`` within the project (as ``usage_ingest``)."""
+    """Record business outcomes, idempotent by ``client_id`` within the project: an identical
+    re-post is a duplicate, a different one a ``client_id_conflict`` (409), as in ``usage_ingest``."""
     result = IngestResult()
     ids = [o.client_id for o in outcomes]
-    existing = set(Outcome.objects.filter(project=project, client_id__in=ids).values_list("client_id", flat=True))
+    existing = {
+        row.client_id: _recorded_outcome_fields(row)
+        for row in Outcome.objects.filter(project=project, client_id__in=ids)
+    }
     rows: list[Outcome] = []
+    conflicts: list[dict[str, Any]] = []
     for o in outcomes:
-        if o.client_id in existing:
-            result.duplicates.append(o.client_id)
+        sent = _outcome_fields(o)
+        recorded = existing.get(o.client_id)
+        if recorded is not None:
+            differences = _differences(recorded, sent)
+            if differences:
+                conflicts.append({"client_id": o.client_id, "fields": differences})
+            else:
+                result.duplicates.append(o.client_id)
             continue
-        existing.add(o.client_id)
+        existing[o.client_id] = {**sent, "occurred_at": o.occurred_at}
         rows.append(
             Outcome(
                 project=project,
@@ -314,6 +450,7 @@ def outcome_ingest(*, project: Project, api_key: ApiKey | None, outcomes: Sequen
             )
         )
         result.created.append(o.client_id)
+    _raise_conflicts(conflicts)
     Outcome.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     # An outcome counts on its own day; a successful one also changes the "no successful
     # outcome" cost of every day with usage on its trace or run.

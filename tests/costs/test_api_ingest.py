@@ -64,7 +64,7 @@ def test_reported_cost_wins_and_unknown_models_stay_unknown(alice):
 def test_reposting_a_client_id_changes_nothing(alice, gpt4o):
     client = alice.client()
     assert client.post("/api/v1/usage", [usage("u1"), usage("u1")], format="json").json()["created"] == 1
-    again = client.post("/api/v1/usage", [usage("u1", output_tokens=999)], format="json")
+    again = client.post("/api/v1/usage", [usage("u1")], format="json")
     assert again.status_code == 200
     assert again.json()["duplicates"] == 1
     assert UsageRecord.objects.get().output_tokens == 100
@@ -131,3 +131,54 @@ def test_an_outcome_needs_a_trace_or_run_id(alice):
     )
     assert response.status_code == 400
     assert "trace_id" in response.json()["detail"][0]
+
+
+# --- a client_id re-posted with different values is a 409 (issue 8, item 12) ---------------------------
+
+
+def test_a_client_id_reposted_with_different_values_is_a_409_naming_the_fields(alice, gpt4o):
+    first = usage(occurred_at="2026-03-01T10:00:00Z")
+    assert alice.client().post("/api/v1/usage", [first], format="json").status_code == 201
+    changed = {**first, "output_tokens": 999, "customer": "globex", "cost_usd": "0.5"}
+    response = alice.client().post("/api/v1/usage", [usage("new"), changed], format="json")
+    assert response.status_code == 409, response.json()
+    body = response.json()
+    assert body["code"] == "client_id_conflict"
+    [conflict] = body["detail"]["conflicts"]
+    assert conflict["client_id"] == "u1"
+    assert conflict["fields"] == {
+        "output_tokens": {"recorded": 100, "sent": 999},
+        "customer": {"recorded": "acme", "sent": "globex"},
+        "cost_usd": {"recorded": None, "sent": "0.500000000"},
+    }
+    # Nothing of the batch is recorded, and the first record is untouched.
+    assert list(UsageRecord.objects.values_list("client_id", "output_tokens")) == [("u1", 100)]
+
+
+def test_an_identical_repost_is_still_a_duplicate_with_or_without_occurred_at(alice, gpt4o):
+    first = usage(occurred_at="2026-03-01T10:00:00Z")
+    assert alice.client().post("/api/v1/usage", [first], format="json").status_code == 201
+    again = alice.client().post("/api/v1/usage", [first, usage()], format="json")
+    assert again.status_code == 200
+    assert again.json()["duplicates"] == 2
+    moved = alice.client().post("/api/v1/usage", [{**first, "occurred_at": "2026-03-02T10:00:00Z"}], format="json")
+    assert moved.status_code == 409
+    assert set(moved.json()["detail"]["conflicts"][0]["fields"]) == {"occurred_at"}
+
+
+def test_a_client_id_twice_in_one_batch_with_different_values_is_a_409(alice, gpt4o):
+    response = alice.client().post("/api/v1/usage", [usage(), usage(model="gpt-4o-mini")], format="json")
+    assert response.status_code == 409
+    assert not UsageRecord.objects.exists()
+
+
+def test_an_outcome_reposted_with_different_values_is_a_409(alice):
+    outcome = {"client_id": "o1", "kind": "ticket_resolved", "success": True, "value_usd": "2.00", "trace_id": "t1"}
+    assert alice.client().post("/api/v1/outcomes", [outcome], format="json").status_code == 201
+    assert alice.client().post("/api/v1/outcomes", [outcome], format="json").status_code == 200
+    response = alice.client().post("/api/v1/outcomes", [{**outcome, "success": False}], format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"]["conflicts"] == [
+        {"client_id": "o1", "fields": {"success": {"recorded": True, "sent": False}}}
+    ]
+    assert Outcome.objects.get().success is True

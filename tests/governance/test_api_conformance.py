@@ -69,7 +69,24 @@ def _refused_by_a_cross_field_rule(response: Any) -> bool:
 
 
 @pytest.fixture
-def all_scopes_key(alice) -> str:
+def _test_connection_survives_requests():
+    # schemathesis calls the WSGI app directly, which closes "old" connections when a request ends:
+    # inside the test's transaction that is the test's own connection. Django's test client
+    # disconnects the same receiver for the same reason.
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def all_scopes_key(alice, _test_connection_survives_requests) -> str:
     # Something to find for operations that read: one flagged envelope (it opens a review item).
     envelope_append(project=alice.project, decision_type="external", outcome="flagged", input="refund 1")
     return str(alice.key)
