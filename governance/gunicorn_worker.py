@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import socket
 
-from gunicorn import util
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn import util  # type: ignore[import-untyped]
+from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
 _CODES = {
     400: "malformed_request",
