@@ -51,6 +51,13 @@ class Project(models.Model):
         validators=[_validate_time_zone],
         help_text="Calendar used for budget periods and daily reports.",
     )
+    allow_self_review = models.BooleanField(
+        default=False,
+        help_text=(
+            "Let the API key that recorded a flagged decision (or the user who triggered it) approve, reject or "
+            "override it. Off: someone else must decide."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

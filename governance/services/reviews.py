@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import hooks
+from governance.choices import Scope
 from governance.errors import ArbiterError, ConflictError, NotFoundError
 from governance.hooks import REVIEW_DECIDED, ReviewDecided
 from governance.models import ApiKey, DecisionEnvelope, Review, ReviewItem
@@ -36,6 +37,34 @@ def review_state_derive(reviews: list[Review]) -> str:
     return reviews[-1].state_after if reviews else ReviewState.PENDING
 
 
+# Actions that decide a review (and close it); escalating or assigning hands it on instead.
+_DECISIONS = frozenset({ReviewAction.APPROVE, ReviewAction.REJECT, ReviewAction.OVERRIDE})
+
+
+def _check_reviewer(
+    *, envelope: DecisionEnvelope, action: str, reviewer: AbstractBaseUser | None, api_key: ApiKey | None
+) -> None:
+    """Reviews come from people or from keys with ``reviews:write``; unless the project allows
+    self-review, whoever recorded the decision (its API key, or the user named in its actor) may
+    not decide its review. Raises ``missing_scope`` and ``self_review`` (403)."""
+    if reviewer is None and api_key is not None and Scope.REVIEWS_WRITE not in api_key.scopes:
+        message = f"This API key lacks the scope {Scope.REVIEWS_WRITE.value} needed to review."
+        raise ArbiterError("missing_scope", message, status_code=403)
+    if action not in _DECISIONS or envelope.project.allow_self_review:
+        return
+    actor = envelope.actor if isinstance(envelope.actor, dict) else {}
+    same_key = api_key is not None and reviewer is None and actor.get("api_key_id") == api_key.pk
+    same_user = reviewer is not None and actor.get("user") == reviewer.get_username()
+    if same_key or same_user:
+        who = "API key" if same_key else "user"
+        raise ArbiterError(
+            "self_review",
+            f"The {who} that recorded this decision cannot decide its review (the project does not allow "
+            "self-review); escalate or assign it instead.",
+            status_code=403,
+        )
+
+
 @transaction.atomic
 def review_append(
     *,
@@ -54,8 +83,8 @@ def review_append(
     A decided item (approved, rejected, overridden) takes no more actions. A decision is
     published on ``review_decided`` before the transaction commits: a subscriber that raises
     rolls the review (and its correction envelope) back, and the error reaches the caller.
-    Raises ``ArbiterError``: ``note_required``, ``invalid_review`` (400), ``not_in_review``
-    (404), ``review_closed`` (409).
+    Raises ``ArbiterError``: ``note_required``, ``invalid_review`` (400), ``missing_scope``,
+    ``self_review`` (403), ``not_in_review`` (404), ``review_closed`` (409).
     """
     if action not in ReviewAction.values:
         raise ArbiterError("invalid_review", f"action must be one of {', '.join(ReviewAction.values)}.")
@@ -68,6 +97,7 @@ def review_append(
         raise ArbiterError("invalid_review", "Assigning needs an assignee.")
     if action == ReviewAction.OVERRIDE and corrected_output is None:
         raise ArbiterError("invalid_review", "Overriding needs the corrected output.")
+    _check_reviewer(envelope=envelope, action=action, reviewer=reviewer, api_key=api_key)
     # The item row is the lock: two operators acting at once are applied one after the other.
     item = ReviewItem.objects.select_for_update().filter(envelope=envelope).first()
     if item is None:
