@@ -6,6 +6,7 @@ counters are aggregated (prometheus-client's multiprocess mode).
 
 from __future__ import annotations
 
+import hmac
 import os
 
 from django.conf import settings
@@ -55,9 +56,10 @@ def record_breaker_change(change: StateChange) -> None:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus exposition. Protected by ``ARBITER_METRICS_TOKEN`` when it is set."""
+    """Prometheus exposition. Protected by ``ARBITER_METRICS_TOKEN`` (compared in constant time), which
+    the production profile requires; without one (development, tests) it is open."""
     token = settings.ARBITER_METRICS_TOKEN
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
+    if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()):
         return HttpResponse("metrics token required\n", status=401, content_type="text/plain")
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

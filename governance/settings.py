@@ -302,7 +302,14 @@ logging.getLogger("axes").setLevel(logging.WARNING)
 # --- Arbiter ----------------------------------------------------------------------------------------
 ARBITER_REQUIRE_SERVICES = env.bool("ARBITER_REQUIRE_SERVICES", default=False)
 ARBITER_ALERT_DEDUPE_SECONDS = env.int("ARBITER_ALERT_DEDUPE_SECONDS", default=3600)
+# /metrics needs `Authorization: Bearer <token>` when a token is set. Production refuses to start
+# without one: "bound to loopback" protects nothing behind a reverse proxy on the same host.
 ARBITER_METRICS_TOKEN = _secret("ARBITER_METRICS_TOKEN")
+if PRODUCTION and len(ARBITER_METRICS_TOKEN or "") < 32:
+    raise ImproperlyConfigured(
+        "production needs ARBITER_METRICS_TOKEN (or ARBITER_METRICS_TOKEN_FILE) of at least 32 characters; "
+        "Prometheus sends it as a bearer token (scrape config: authorization.credentials)"
+    )
 ARBITER_GUARD_ERROR_RATE_ALERT = env.float("ARBITER_GUARD_ERROR_RATE_ALERT", default=0.2)
 ARBITER_GUARD_ERROR_RATE_MIN_CHECKS = env.int("ARBITER_GUARD_ERROR_RATE_MIN_CHECKS", default=20)
 

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}}
+    unset = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "ARBITER_METRICS_TOKEN"}
+    full_env = {k: v for k, v in os.environ.items() if k not in unset}
     full_env.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
@@ -23,9 +24,18 @@ def test_production_passes_check_deploy():
     result = _manage(
         "check", "--deploy", "--fail-level", "WARNING",
         ARBITER_ENV="production", SECRET_KEY=secrets.token_urlsafe(60), ALLOWED_HOSTS="arbiter.example.com",
+        ARBITER_METRICS_TOKEN=secrets.token_urlsafe(32),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_serve_metrics_without_a_token():
+    base = {"ARBITER_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "a.example"}
+    for token in ("", "short"):
+        result = _manage("check", **base, ARBITER_METRICS_TOKEN=token)
+        assert result.returncode != 0
+        assert "ARBITER_METRICS_TOKEN" in result.stderr
 
 
 def test_production_refuses_a_missing_secret_key():
