@@ -23,7 +23,8 @@ OTLP span and resource attributes                      32          64 KiB per sp
 =====================================================  ==========  ============
 
 Depth counts containers: ``{}`` is depth 1, ``{"a": []}`` depth 2. Size is the UTF-8 length of the
-compact JSON. The walk is iterative (no recursion), so any depth is measured safely.
+compact JSON. The walks are iterative (no recursion), so any depth is measured safely: a fast one
+that builds no paths, and, only when it finds something, a slow one that names the JSON pointer.
 """
 
 from __future__ import annotations
@@ -81,13 +82,71 @@ def _character_problem(text: str, parts: tuple[str | int, ...], what: str) -> Js
     return JsonProblem("invalid_characters", message + ", which cannot be stored.", _pointer(parts))
 
 
-def json_problem(value: Any, bounds: JsonBounds, *, root: tuple[str | int, ...] = ()) -> JsonProblem | None:
+def json_problem(
+    value: Any, bounds: JsonBounds, *, root: tuple[str | int, ...] = (), check_strings: bool = True
+) -> JsonProblem | None:
     """The first reason ``value`` is not acceptable JSON within ``bounds``, or ``None``.
 
     Refused: nesting deeper than ``bounds.max_depth``, a NUL or lone surrogate in any string or
     key, NaN and infinity, values that are not JSON, and (when ``bounds.max_bytes`` is set) a
-    compact encoding larger than that.
+    compact encoding larger than that. ``check_strings=False`` skips the character check (the
+    parser knows from the raw text when no string can hold one).
     """
+    if not _within(value, bounds.max_depth, check_strings):
+        # The fast pass also stops at containers of other types (a tuple from code, not JSON):
+        # the slow pass, which accepts those, decides.
+        problem = _locate(value, bounds, root)
+        if problem is not None:
+            return problem
+    if bounds.max_bytes is not None:
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > bounds.max_bytes:
+            message = f"The value is {size} bytes of JSON; at most {bounds.max_bytes} are accepted here."
+            return JsonProblem("json_too_large", message, _pointer(root))
+    return None
+
+
+def _within(value: Any, max_depth: int, check_strings: bool) -> bool:
+    """The fast pass: ``True`` when ``value`` is plain JSON within ``max_depth`` (and, if asked,
+    free of NUL and lone surrogates). No paths are built; :func:`_locate` finds the problem."""
+    search = _FORBIDDEN_CHARS.search
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return _scalar_ok(value, check_strings)
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return False
+        if type(item) is dict:
+            if check_strings and any(type(k) is not str or search(k) for k in item):
+                return False
+            children = item.values()
+        else:
+            children = item
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif kind is str:
+                if check_strings and search(child):
+                    return False
+            elif not _scalar_ok(child, check_strings):
+                return False
+    return True
+
+
+def _scalar_ok(value: Any, check_strings: bool) -> bool:
+    kind = type(value)
+    if kind is str:
+        return not (check_strings and _FORBIDDEN_CHARS.search(value))
+    if kind is float:
+        return math.isfinite(value)
+    return value is None or kind is bool or kind is int
+
+
+def _locate(value: Any, bounds: JsonBounds, root: tuple[str | int, ...]) -> JsonProblem | None:
+    """The slow pass, run only once something is wrong: the problem with its JSON pointer."""
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(value, 0, root)]
     while stack:
         item, depth, parts = stack.pop()
@@ -114,11 +173,6 @@ def json_problem(value: Any, bounds: JsonBounds, *, root: tuple[str | int, ...] 
                 return JsonProblem("invalid_json", "NaN and infinity are not JSON numbers.", _pointer(parts))
         elif not (item is None or isinstance(item, bool | int)):
             return JsonProblem("invalid_json", f"Not a JSON value ({type(item).__name__}).", _pointer(parts))
-    if bounds.max_bytes is not None:
-        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
-        if size > bounds.max_bytes:
-            message = f"The value is {size} bytes of JSON; at most {bounds.max_bytes} are accepted here."
-            return JsonProblem("json_too_large", message, _pointer(root))
     return None
 
 
@@ -127,16 +181,11 @@ def _too_deep(bounds: JsonBounds, parts: tuple[str | int, ...]) -> JsonProblem:
     return JsonProblem("json_too_deep", message, _pointer(parts))
 
 
-# Body pre-checks on the raw bytes (C speed), so the Python walk runs only when it can find something.
+# In JSON text, NUL and surrogates can only appear as backslash-u escapes (raw control characters and invalid
+# UTF-8 are refused by the decoder): when the raw body has none, no string needs checking.
 _ESCAPED_FORBIDDEN = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
-def body_needs_walk(raw: bytes, bounds: JsonBounds) -> bool:
-    """``False`` when the raw JSON text cannot break ``bounds`` (few brackets, no risky escapes).
-
-    In JSON text, NUL and surrogates can only appear as ``\\u`` escapes (raw control characters and
-    invalid UTF-8 are refused by the decoder), and depth cannot exceed the number of brackets.
-    """
-    if raw.count(b"[") + raw.count(b"{") > bounds.max_depth:
-        return True
-    return _ESCAPED_FORBIDDEN.search(raw) is not None
+def body_may_hold_forbidden_characters(raw: bytes) -> bool:
+    # ``in`` (a C substring search) first: most bodies have no escape at all.
+    return b"\\u" in raw and _ESCAPED_FORBIDDEN.search(raw) is not None

@@ -37,10 +37,10 @@ def parse_bounded_json(raw: bytes, *, encoding: str = "utf-8") -> Any:
         raise ArbiterError("json_too_deep", message, detail={"path": "", "max_depth": limit}) from exc
     except ValueError as exc:
         raise ParseError(f"JSON parse error - {exc}") from exc
-    if jsonlimits.body_needs_walk(raw, jsonlimits.BODY):
-        problem = jsonlimits.json_problem(data, jsonlimits.BODY)
-        if problem is not None:
-            raise ArbiterError(problem.code, problem.message, detail={"path": problem.path})
+    check_strings = jsonlimits.body_may_hold_forbidden_characters(raw)
+    problem = jsonlimits.json_problem(data, jsonlimits.BODY, check_strings=check_strings)
+    if problem is not None:
+        raise ArbiterError(problem.code, problem.message, detail={"path": problem.path})
     return data
 
 
