@@ -49,14 +49,16 @@ def test_ingested_envelopes_conform(alice):
     assert_envelopes_conform(DecisionEnvelope.objects.all(), expect_kinds={"external", "llm_call"})
 
 
-def test_review_corrections_by_an_operator_and_by_a_key_conform(alice, alice_project):
+def test_review_corrections_by_an_operator_and_by_a_key_conform(alice, alice_project, make_key):
     operator = User.objects.create_user("olga", is_staff=True)
     by_user = DecisionEnvelope.objects.get(pk=_ingest(alice, FULL)["id"])
     by_key = DecisionEnvelope.objects.get(pk=_ingest(alice, FULL)["id"])
     review_append(
         envelope=by_user, action="override", note="wrong amount", reviewer=operator, corrected_output={"amount": 40}
     )
-    response = alice.client().post(
+    # Another key than the one that recorded it: self-review is off by default.
+    reviewer = make_key(scopes=["reviews:write"])
+    response = reviewer.client().post(
         f"/api/v1/envelopes/{by_key.pk}/reviews",
         {"action": "override", "note": "policy says no", "corrected_output": "refused"},
         format="json",
