@@ -59,14 +59,24 @@ def alias_resolve(*, project: Project, name: str) -> ResolvedAlias:
     alias of the same name is invisible), and ``alias_unavailable`` (409) when it has no
     enabled endpoint on an enabled provider.
     """
-    alias = ModelAlias.objects.filter(project=project, name=name, enabled=True).first()
-    if alias is None:
-        raise NotFoundError(f"Project {project.slug!r} has no model alias {name!r}.", code="unknown_alias")
-    rows = (
-        AliasEndpoint.objects.filter(alias=alias, enabled=True, model__enabled=True, model__provider__enabled=True)
-        .select_related("model__provider", "model__quota")
+    rows = list(
+        AliasEndpoint.objects.filter(
+            alias__project=project,
+            alias__name=name,
+            alias__enabled=True,
+            enabled=True,
+            model__enabled=True,
+            model__provider__enabled=True,
+        )
+        .select_related("alias", "model__provider", "model__quota")
         .order_by("priority", "pk")
     )
+    if not rows:
+        # The error path only: tell a missing alias from one without a usable endpoint.
+        if not ModelAlias.objects.filter(project=project, name=name, enabled=True).exists():
+            raise NotFoundError(f"Project {project.slug!r} has no model alias {name!r}.", code="unknown_alias")
+        raise ArbiterError("alias_unavailable", f"Model alias {name!r} has no enabled endpoint.", status_code=409)
+    alias = rows[0].alias
     endpoints = []
     for row in rows:
         provider = row.model.provider
@@ -96,8 +106,6 @@ def alias_resolve(*, project: Project, name: str) -> ResolvedAlias:
                 quota=quota,
             )
         )
-    if not endpoints:
-        raise ArbiterError("alias_unavailable", f"Model alias {name!r} has no enabled endpoint.", status_code=409)
     return ResolvedAlias(id=alias.pk, name=alias.name, max_tokens=alias.max_tokens, endpoints=tuple(endpoints))
 
 

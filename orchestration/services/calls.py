@@ -323,12 +323,17 @@ class _Call:
         texts = [content for _, content in self.messages]
         input_bound = input_tokens_upper_bound(texts)
         with self._timed("reserve"):
-            providers = {name for s in self.plan for name in (s.endpoint.config.name, s.endpoint.config.kind)}
-            book = PriceBook.load(project_id=self.project.pk, providers=providers)
-            now = _now()
+            cap = self.args["budget_cap_usd"]
             priced: list[tuple[int, _Plan]] = []
             unpriced: list[_Plan] = []
-            for step in self.plan:
+            # One endpoint and no cap of the caller's: spend_reserve prices it (and refuses an
+            # unpriced one under a hard budget) itself; choosing the dearest needs two or more.
+            steps = self.plan if len(self.plan) > 1 or cap is not None else []
+            if steps:
+                providers = {name for s in steps for name in (s.endpoint.config.name, s.endpoint.config.kind)}
+                book = PriceBook.load(project_id=self.project.pk, providers=providers)
+                now = _now()
+            for step in steps:
                 e = step.endpoint
                 price = book.find(provider=e.config.name, provider_kind=e.config.kind, model=e.model, at=now)
                 if price is None:
@@ -338,7 +343,6 @@ class _Call:
                         input_tokens=input_bound, max_output_tokens=step.max_tokens, terms=price.terms()
                     )
                     priced.append((worst, step))
-            cap = self.args["budget_cap_usd"]
             if unpriced and (cap is not None or self._hard_budgets()):
                 # A hard limit is never admitted blind: endpoints whose cost is unknown cannot be reached.
                 self.plan = [s for s in self.plan if s not in unpriced]

@@ -18,7 +18,9 @@ from orchestration.engine import prompts as prompt_engine
 from orchestration.models import PromptTemplate, PromptVersion
 
 _CACHE_SIZE = 512
-_compiled: OrderedDict[int, prompt_engine.CompiledPrompt] = OrderedDict()
+# Keyed by (row id, digest): a row id alone can come back for another text (SQLite reuses the
+# highest rowid after a delete), the digest is what the compiled form depends on.
+_compiled: OrderedDict[tuple[int, str], prompt_engine.CompiledPrompt] = OrderedDict()
 _compiled_lock = threading.Lock()
 
 
@@ -52,18 +54,19 @@ def _normalise_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str,
 
 
 def prompt_compile(version: PromptVersion) -> prompt_engine.CompiledPrompt:
-    """The compiled form of a stored version, cached in-process by its id (versions never change)."""
+    """The compiled form of a stored version, cached in-process (versions never change)."""
+    key = (version.pk, version.digest)
     with _compiled_lock:
-        cached = _compiled.get(version.pk)
+        cached = _compiled.get(key)
         if cached is not None:
-            _compiled.move_to_end(version.pk)
+            _compiled.move_to_end(key)
             return cached
     try:
         compiled = prompt_engine.compile_prompt(version.message_templates(), version.limits())
     except prompt_engine.PromptError as exc:
         raise _invalid(exc) from exc
     with _compiled_lock:
-        _compiled[version.pk] = compiled
+        _compiled[key] = compiled
         while len(_compiled) > _CACHE_SIZE:
             _compiled.popitem(last=False)
     return compiled
