@@ -7,21 +7,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import jsonschema
 import pytest
 
 from costs.models import UsageRecord
 from costs.pricing import usd_to_nanos
 from costs.services.prices import price_create
-from governance.api.provenance_serializers import EnvelopeOutSerializer
 from governance.choices import ProviderKind
 from governance.llm import MemoryBreakerStore, configure
 from governance.models import DecisionEnvelope, ModelEndpoint, Project, Provider
-from governance.schemas import load_schema
 from guardrails.engine import clear_cache
 from orchestration.models import ModelAlias
 from orchestration.services.aliases import alias_create
 from orchestration.services.quotas import quota_limiter_set
+from tests.support.envelopes import assert_envelopes_conform
 from tests.support.fake_provider import FakeProviderServer
 
 KEY_ENV = "ARBITER_PROVIDER_TEST_KEY"
@@ -109,9 +107,7 @@ def ledger_for(envelope: DecisionEnvelope) -> list[UsageRecord]:
 
 def assert_envelope_conforms(envelope: DecisionEnvelope) -> None:
     """What the API serves for this envelope validates against the published JSON Schema."""
-    envelope = DecisionEnvelope.objects.select_related("project").get(pk=envelope.pk)
-    body = EnvelopeOutSerializer(envelope).data
-    jsonschema.Draft202012Validator(load_schema()).validate(dict(body))
+    assert_envelopes_conform(DecisionEnvelope.objects.filter(pk=envelope.pk), expect_kinds=[envelope.decision_type])
 
 
 def nanos(usd: Decimal) -> int:
