@@ -1,12 +1,18 @@
-"""Quality of the default policy's tier-1 rules on public prompt-injection data.
+"""Quality of the default policy on public prompt-injection data: its tier-1 rules, its
+prompt-injection classifier alone, and both together (the default policy as shipped).
 
-    python bench/guard_quality.py [--data-dir ../shared/data/guard] [--show-misses N]
+    python bench/guard_quality.py [--data-dir ../shared/data/guard] [--show-misses N] [--skip-starter]
 
 Per file: recall on the attack rows and false-positive rate on the benign rows (each file
-separately, as the data's README asks), plus generated long benign documents (emails,
-tables, retrieved passages, code) where naive detectors fail most. A row counts as
-detected when the input-stage decision is ``block``; ``any hit`` also counts flags (the
-input secrets rule). The data is read in place, never copied into the repository.
+separately, as the data's README asks, and per category where the file has one), plus
+generated long benign documents (emails, tables, retrieved passages, code) where naive
+detectors fail most. A row counts as detected when the input-stage decision is ``block``;
+``any hit`` also counts flags (the input secrets rule). The data is read in place, never
+copied into the repository, and none of it is in the classifier's training data.
+
+The last table is the classifier's own starter set split by source: every example is scored
+by a model trained without any example of its source (grouped cross-validation, retrained
+here, about a minute), so a template family is measured by a model that never saw it.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import json
 import os
 import random
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +49,7 @@ DEFAULT_DATA_DIR = Path(
 class Row:
     text: str
     attack: bool
+    category: str = ""
 
 
 @dataclass
@@ -88,12 +95,12 @@ def load_xstest(path: Path) -> list[Row]:
     # The unsafe rows are harmful requests, not prompt injections: only the safe rows
     # (prompts that sound unsafe but are fine) are used, to measure false positives.
     with path.open(encoding="utf-8", newline="") as fh:
-        return [Row(r["prompt"], False) for r in csv.DictReader(fh) if r["label"] == "safe"]
+        return [Row(r["prompt"], False, r.get("type", "")) for r in csv.DictReader(fh) if r["label"] == "safe"]
 
 
 def load_giskard(path: Path) -> list[Row]:
     with path.open(encoding="utf-8", newline="") as fh:
-        return [Row(r["prompt"], True) for r in csv.DictReader(fh) if r["prompt"].strip()]
+        return [Row(r["prompt"], True, r.get("group", "")) for r in csv.DictReader(fh) if r["prompt"].strip()]
 
 
 # --- generated long benign documents ------------------------------------------------------------
@@ -181,7 +188,7 @@ def _code(rng: random.Random) -> str:
 def long_benign_documents(count: int = 200, seed: int = 7) -> list[Row]:
     rng = random.Random(seed)
     makers = [_email, _table, _passage, _code]
-    return [Row(makers[i % len(makers)](rng), False) for i in range(count)]
+    return [Row(makers[i % len(makers)](rng), False, makers[i % len(makers)].__name__[1:]) for i in range(count)]
 
 
 # --- run -----------------------------------------------------------------------------------------
@@ -210,10 +217,96 @@ def print_table(scores: Sequence[Score]) -> None:
         )
 
 
+# --- rules, classifier, both ------------------------------------------------------------------
+
+Decide = Callable[[Row], tuple[bool, bool]]
+
+
+@dataclass
+class Cell:
+    attacks: int = 0
+    detected: int = 0
+    benign: int = 0
+    false_blocks: int = 0
+
+    def add(self, attack: bool, blocked: bool) -> None:
+        if attack:
+            self.attacks += 1
+            self.detected += blocked
+        else:
+            self.benign += 1
+            self.false_blocks += blocked
+
+
+def rules_only_policy() -> CompiledPolicy:
+    rules = tuple(
+        RuleSpec.from_dict(rule, id=i)
+        for i, rule in enumerate(DEFAULT_POLICY_RULES)
+        if rule["kind"] != "local_classifier"
+    )
+    spec = PolicySpec(id="default-rules", slug="default-rules", version=1, fail_mode=FailMode.OPEN, rules=rules)
+    return compile_policy(spec, cache=False)
+
+
+def shipped_classifier() -> tuple[Callable[[str], float], float, str]:
+    from guardrails.classifier import store
+    from guardrails.classifier.shipped import default_shipped
+
+    shipped = default_shipped()
+    model = store.load_model(shipped.sha256)
+    return model.score, shipped.threshold, model.label
+
+
+def quality_table(
+    datasets: Sequence[tuple[str, Sequence[Row]]], variants: Sequence[tuple[str, Decide]]
+) -> list[tuple[str, list[Cell]]]:
+    """Rows of (data set or "  category", one cell per variant)."""
+    table: list[tuple[str, list[Cell]]] = []
+    for name, rows in datasets:
+        total = [Cell() for _ in variants]
+        by_category: dict[str, list[Cell]] = {}
+        for row in rows:
+            cells = by_category.setdefault(row.category, [Cell() for _ in variants])
+            for i, (_, decide) in enumerate(variants):
+                blocked, _any = decide(row)
+                total[i].add(row.attack, blocked)
+                cells[i].add(row.attack, blocked)
+        table.append((name, total))
+        if len(by_category) > 1:
+            table.extend((f"  {category or '(none)'}", cells) for category, cells in sorted(by_category.items()))
+    return table
+
+
+def print_quality_table(table: Sequence[tuple[str, Sequence[Cell]]], variant_names: Sequence[str]) -> None:
+    width = max([len(name) for name, _ in table] + [20])
+    group = " | ".join(f"{v:^21}" for v in variant_names)
+    print(f"{'':<{width}} {'':>6} {'':>6} | {group}")
+    sub = " | ".join(f"{'recall':>10} {'FPR':>10}" for _ in variant_names)
+    header = f"{'data / category':<{width}} {'attack':>6} {'benign':>6} | {sub}"
+    print(header)
+    print("-" * len(header))
+    for name, cells in table:
+        first = cells[0]
+        parts = " | ".join(f"{_pct(c.detected, c.attacks):>10} {_pct(c.false_blocks, c.benign):>10}" for c in cells)
+        print(f"{name:<{width}} {first.attacks:>6} {first.benign:>6} | {parts}")
+
+
+def starter_split_rows() -> tuple[list[Row], list[float], float]:
+    """The starter set with each example's out-of-fold classifier score (grouped by source)."""
+    from guardrails.classifier.dataset import load_starter
+    from guardrails.classifier.training import train
+
+    examples = load_starter()
+    trained = train(examples)
+    rows = [Row(e.text, e.is_attack, f"{e.category} / {e.source.removeprefix('starter/')}") for e in examples]
+    return rows, trained.out_of_fold_scores, trained.report.threshold
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--show-misses", type=int, default=0, help="print N misses and FPs per file")
+    parser.add_argument("--skip-starter", action="store_true", help="skip the starter-set split (it retrains)")
     args = parser.parse_args(argv)
     data: Path = args.data_dir
     if not data.is_dir():
@@ -226,21 +319,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("giskard_prompt_injections.csv", load_giskard),
         ("xstest_prompts.csv (safe rows)", lambda p: load_xstest(p.parent / "xstest_prompts.csv")),
     ]
-    scores = []
+    datasets: list[tuple[str, Sequence[Row]]] = []
     for name, loader in sources:
         path = data / name.split(" ")[0]
         if not path.exists():
             print(f"skipping {name}: not found")
             continue
-        scores.append(evaluate(compiled, name, loader(path)))
-    scores.append(evaluate(compiled, "generated long benign documents (200)", long_benign_documents()))
-    print("default policy, tier 1 only, input stage\n")
+        datasets.append((name, loader(path)))
+    datasets.append(("generated long benign documents (200)", long_benign_documents()))
+
+    scores = [evaluate(compiled, name, rows) for name, rows in datasets]
+    print("default policy (rules + classifier), input stage: blocks and any hit\n")
     print_table(scores)
+
+    rules = rules_only_policy()
+    classify, threshold, label = shipped_classifier()
+    memo: dict[str, float] = {}
+
+    def classifier_score(text: str) -> float:
+        if text not in memo:
+            memo[text] = classify(text)
+        return memo[text]
+
+    def by_rules(row: Row) -> tuple[bool, bool]:
+        result = check(rules, text=row.text, stage="input")
+        return result.decision is Decision.BLOCK, bool(result.hits)
+
+    def by_classifier(row: Row) -> tuple[bool, bool]:
+        blocked = classifier_score(row.text) >= threshold
+        return blocked, blocked
+
+    def by_policy(row: Row) -> tuple[bool, bool]:
+        result = check(compiled, text=row.text, stage="input")
+        return result.decision is Decision.BLOCK, bool(result.hits)
+
+    variants: list[tuple[str, Decide]] = [
+        ("rules only (tier 1)", by_rules),
+        ("classifier alone", by_classifier),
+        ("default policy", by_policy),
+    ]
+    print(f"\nper data set and category ({label}, threshold {threshold:g}; a row counts when blocked)\n")
+    print_quality_table(quality_table(datasets, variants), [v for v, _ in variants])
+
+    if not args.skip_starter:
+        rows, oof, oof_threshold = starter_split_rows()
+        oof_by_text = {row.text: score for row, score in zip(rows, oof, strict=True)}
+        starter_variants: list[tuple[str, Decide]] = [
+            ("rules only (tier 1)", by_rules),
+            ("classifier (held out)", lambda r: (oof_by_text[r.text] >= oof_threshold,) * 2),
+            ("rules + classifier", lambda r: ((by_rules(r)[0] or oof_by_text[r.text] >= oof_threshold),) * 2),
+        ]
+        print(
+            f"\nstarter set split by source: each example scored by a model that never saw its source "
+            f"(threshold {oof_threshold:g})\n"
+        )
+        print_quality_table(
+            quality_table([("starter set (all sources)", rows)], starter_variants), [v for v, _ in starter_variants]
+        )
+
     if args.show_misses:
         for s in scores:
-            for label, items in (("missed", s.misses), ("false positive", s.false_positives)):
+            for kind, items in (("missed", s.misses), ("false positive", s.false_positives)):
                 for text in items[: args.show_misses]:
-                    print(f"[{s.name}] {label}: {text[:160]!r}")
+                    print(f"[{s.name}] {kind}: {text[:160]!r}")
     return 0
 
 

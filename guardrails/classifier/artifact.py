@@ -115,7 +115,9 @@ def parse(blob: bytes, expected_sha256: str) -> LinearModel:
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
             if set(archive.files) != _ARRAYS:
-                raise ArtifactError("bad_format", f"artifact arrays are {sorted(archive.files)}, expected {sorted(_ARRAYS)}")
+                raise ArtifactError(
+                    "bad_format", f"artifact arrays are {sorted(archive.files)}, expected {sorted(_ARRAYS)}"
+                )
             weights = archive["weights"]
             bias = archive["bias"]
             manifest = _manifest(archive["manifest"])

@@ -45,11 +45,16 @@ class DatasetError(ValueError):
 
 
 class HasExample(Protocol):
-    text: str
-    label: str
-    category: str
-    language: str
-    source: str
+    @property
+    def text(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def source(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -296,7 +296,8 @@ FAMILIES: tuple[Family, ...] = (
         "drop_prior_instructions",
         rf"\b{_DROP_VERBS}{_gap(3)}{_PRIOR}{_gap(3)}{_INSTRUCTION_NOUNS}\b",
         rf"\b{_DROP_VERBS}\W+{_INSTRUCTION_NOUNS}\b",
-        rf"\b{_DROP_VERBS}{_gap(2)}(?:above|before|so far|up to now|oben|davor|bisher|ci-dessus|avant|arriba|antes|sopra|prima|acima|hierboven)\b",
+        rf"\b{_DROP_VERBS}{_gap(2)}(?:above|before|so far|up to now|oben|davor|bisher|ci-dessus|avant|arriba"
+        r"|antes|sopra|prima|acima|hierboven)\b",
         r"\b(?:instead of|rather than|statt|au lieu de|en lugar de|invece di|em vez de) "
         r"(?:following|doing|answering|befolgen|suivre|seguir|eseguire)\b",
     ),
@@ -359,7 +360,8 @@ FAMILIES: tuple[Family, ...] = (
     ),
     _family(
         "new_task",
-        r"\b(?:new|real|true|actual|next|only|updated) (?:task|instructions?|goal|objective|mission|assignment|orders?)\b",
+        r"\b(?:new|real|true|actual|next|only|updated) "
+        r"(?:task|instructions?|goal|objective|mission|assignment|orders?)\b",
         r"\b(?:instead|now|just|only|simply)[,:]? (?:say|write|print|output|respond|reply|answer|type|repeat|tell)\b",
         r"\b(?:say|print|output|write|respond with|reply with|answer with) (?:only|exactly|just)\b",
         r"\bneue (?:aufgabe|anweisung\w*|anweisungen|mission)\b",
@@ -378,7 +380,8 @@ FAMILIES: tuple[Family, ...] = (
         r"(?:^|\n)\s*(?:#{2,}|={3,}|-{3,}|\*{3,})\s*(?:system|instructions?|admin|developer|end|new|assistant|override)\b",
         r"\"role\"\s*:\s*\"(?:system|developer|assistant)\"",
         r"(?:^|\n)\s*(?:system|assistant|developer|admin)\s*:\s",
-        r"\b(?:end|begin|start) of (?:the )?(?:user input|input|prompt|document|system prompt|instructions|conversation)\b",
+        r"\b(?:end|begin|start) of (?:the )?"
+        r"(?:user input|input|prompt|document|system prompt|instructions|conversation)\b",
     ),
     _family(
         "fake_authority",
@@ -392,7 +395,8 @@ FAMILIES: tuple[Family, ...] = (
         "addresses_the_ai",
         r"\b(?:ai|assistant|chatbot|language model|llm|gpt|model|bot|agent|copilot)s? (?:reading|processing"
         r"|summari[sz]ing|parsing|analy[sz]ing|that reads?|that processes)\b",
-        r"\b(?:note|message|instructions?) (?:to|for) (?:the |any |all )?(?:ai|assistant|llm|model|chatbot|agent|bot)s?\b",
+        r"\b(?:note|message|instructions?) (?:to|for) (?:the |any |all )?"
+        r"(?:ai|assistant|llm|model|chatbot|agent|bot)s?\b",
         r"\bif you are an? (?:ai|language model|llm|assistant|chatbot|automated|agent)\b",
         r"\b(?:dear|hey|attention|hello) (?:ai|assistant|llm|chatbot|gpt|model|agent)\b",
         r"\b(?:an die|hinweis fur die) (?:ki|assistenz|ai)\b",
@@ -404,7 +408,8 @@ FAMILIES: tuple[Family, ...] = (
     _family(
         "exfiltration",
         r"\b(?:send|post|forward|upload|transmit|exfiltrate|email|mail|submit|leak|append|encode)\w*"
-        r"(?:\W+\w+){0,8}?\W+(?:to|at|into|in) (?:https?://|www\.|[\w.-]+@[\w-]+\.|this (?:url|address|endpoint|webhook)"
+        r"(?:\W+\w+){0,8}?\W+(?:to|at|into|in) "
+        r"(?:https?://|www\.|[\w.-]+@[\w-]+\.|this (?:url|address|endpoint|webhook)"
         r"|the (?:url|webhook|endpoint|server|following address))",
         r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}[?&=]",
         r"\{(?:data|conversation|chat|history|secret|password|api_?key|token|user_?data|email)\}",

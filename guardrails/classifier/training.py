@@ -34,7 +34,7 @@ from guardrails.classifier.features import FeatureConfig, IndexArray, ValueArray
 
 Vector = tuple[IndexArray, ValueArray]
 
-THRESHOLD_GRID = tuple(round(0.02 * i, 2) for i in range(1, 50)) + (0.99, 0.995, 0.999)
+THRESHOLD_GRID = (*(round(0.02 * i, 2) for i in range(1, 50)), 0.99, 0.995, 0.999)
 FPR_TARGETS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1)
 _STRUCTURE_MIN = 0.5
 
@@ -237,11 +237,11 @@ def assign_folds(examples: Sequence[LabeledText], folds: int, seed: int) -> tupl
         members = [i for i, e in enumerate(examples) if e.is_attack is attack]
         sources = sorted({examples[i].source for i in members})
         if len(sources) >= folds:
-            rng = random.Random(seed + attack)
+            rng = random.Random(seed + attack)  # noqa: S311 - a reproducible split, not a secret
             rng.shuffle(sources)
             # Largest sources first, each to the fold with fewest examples so far: folds of
             # similar size even when one family is much larger than the others.
-            sizes = defaultdict(int)
+            sizes: dict[str, int] = defaultdict(int)
             for i in members:
                 sizes[examples[i].source] += 1
             load = [0] * folds
@@ -356,7 +356,9 @@ def train(
         by_category=_grouped(examples, scores, lambda e: e.category, threshold),
         by_source=_grouped(examples, scores, lambda e: e.source, threshold),
         calibration=calibration,
-        pr_curve=[{"threshold": r["threshold"], "precision": r["precision"], "recall": r["recall"]} for r in calibration],
+        pr_curve=[
+            {"threshold": r["threshold"], "precision": r["precision"], "recall": r["recall"]} for r in calibration
+        ],
         data_digest=data_digest(examples),
         config={**config.to_dict(), "features": config.features.to_dict()},
     )

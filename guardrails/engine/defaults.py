@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from guardrails.classifier.shipped import shipped_rule_config
 from guardrails.engine.types import Action, RuleSpec, Stage
 
 __all__ = ["DEFAULT_POLICY_RULES", "DEFAULT_POLICY_SLUG", "DEFAULT_REDACTION_RULES"]
@@ -308,6 +309,17 @@ DEFAULT_POLICY_RULES: list[dict[str, Any]] = [
         "block",
         "high",
         {"patterns": CHAT_TEMPLATE_PATTERNS, "case_sensitive": False},
+    ),
+    # Tier 2: what the phrases above cannot catch (subtle, paraphrased, indirect, other
+    # languages). The shipped version at the threshold calibrated for a low false-positive
+    # rate; a project trains and promotes its own from the admin.
+    _rule(
+        "Prompt-injection classifier",
+        "local_classifier",
+        "input",
+        "block",
+        "high",
+        shipped_rule_config(),
     ),
     _rule(
         "Secrets in input",

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - look-alike letters are the point of the obfuscations
 """Shared pieces of the starter-set generator: the example record, seeded choice helpers and
 the obfuscations an attacker uses to slip past keyword filters."""
 
@@ -7,7 +6,7 @@ from __future__ import annotations
 import base64
 import codecs
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -42,7 +41,7 @@ def pick(rng: random.Random, options: Sequence[T]) -> T:
     return options[rng.randrange(len(options))]
 
 
-def fill(rng: random.Random, template: str, slots: dict[str, Sequence[str]]) -> str:
+def fill(rng: random.Random, template: str, slots: Mapping[str, Sequence[str]]) -> str:
     """``template`` with each ``{slot}`` replaced by a random choice from ``slots[slot]``."""
     out = template
     for name, options in slots.items():

@@ -12,6 +12,7 @@ from guardrails.engine.kinds import (  # noqa: F401 - imported to register the b
     json_schema,
     length,
     llm_guard,
+    local_classifier,
     phrases,
     pii,
     prompt_leak,
