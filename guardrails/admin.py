@@ -264,3 +264,7 @@ class GuardPolicyVersionAdmin(ProjectScopedAdmin[GuardPolicyVersion]):
 
     def has_delete_permission(self, request: HttpRequest, obj: GuardPolicyVersion | None = None) -> bool:
         return False
+
+
+# The classifier's examples, versions and promotions.
+from guardrails import classifier_admin  # noqa: E402, F401

@@ -9,8 +9,12 @@ class GuardrailsConfig(AppConfig):
     def ready(self) -> None:
         from governance import hooks
         from guardrails import receivers, services
+        from guardrails.classifier import store
+        from guardrails.classifier_services import artifact_from_database
 
         hooks.subscribe(hooks.REDACT, services.redact_text)
         hooks.subscribe(hooks.PROJECT_CREATED, receivers.project_created)
         # After the costs seeder (order 5), so the demo traffic's model calls are priced.
         hooks.subscribe(hooks.DEMO_SEED_REQUESTED, receivers.demo_seed_requested, order=200)
+        # Trained classifier versions are loaded from their database rows (verified by digest).
+        store.add_source(artifact_from_database)

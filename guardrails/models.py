@@ -141,3 +141,25 @@ class GuardRuleHitDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} on {self.day}: {self.hits}"
+
+
+# The classifier's training data, versions and promotions live in their own module.
+from guardrails.classifier_models import (  # noqa: E402
+    ClassifierPromotion,
+    ClassifierVersion,
+    ExampleLabel,
+    GuardExample,
+    TrainingStatus,
+)
+
+__all__ = [
+    "ClassifierPromotion",
+    "ClassifierVersion",
+    "ExampleLabel",
+    "GuardExample",
+    "GuardPolicy",
+    "GuardPolicyVersion",
+    "GuardRule",
+    "GuardRuleHitDaily",
+    "TrainingStatus",
+]

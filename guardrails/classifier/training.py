@@ -211,6 +211,7 @@ def fit_weights(
     model = LogisticRegression(
         C=config.regularization_c,
         solver="liblinear",
+        dual=True,  # fewer windows than hashed features: the dual problem is the small one
         class_weight=config.class_weight or "balanced",
         max_iter=config.max_iter,
         random_state=config.seed,
