@@ -4,8 +4,8 @@ A prompt injection is text that talks to the model about the model: it tells it 
 it was told, names its instructions or system prompt, gives it a new identity, fakes a chat
 turn or a system message, asks it to send data somewhere or to call a tool, and asks it to
 keep that from the user. Each family below is a handful of patterns in eight languages,
-matched on the folded text (NFKC, lower case, accents stripped, look-alikes and leetspeak
-undone), and each gives one feature: how many times it matched in the window, capped at
+matched with RE2 on the folded text (NFKC, lower case, accents stripped, look-alikes and
+leetspeak undone), and each gives one feature: how many times it matched in the window, capped at
 three and scaled to [0, 1]. Nothing here grows with length or rewards rare words, so a long
 ordinary document does not look more suspicious than a short one.
 
@@ -16,8 +16,10 @@ than the ones it learned.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import Any
+
+import re2
 
 STRUCTURE_VERSION = 1
 _CAP = 3
@@ -281,14 +283,23 @@ _REVEAL = _alt(
 )
 
 
+def _options() -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    return options
+
+
 @dataclass(frozen=True, slots=True)
 class Family:
     name: str
-    pattern: re.Pattern[str]
+    pattern: Any  # a compiled re2 pattern
 
 
 def _family(name: str, *patterns: str) -> Family:
-    return Family(name, re.compile("|".join(f"(?:{p})" for p in patterns)))
+    # RE2: linear time whatever the text, and about ten times faster than `re` on these
+    # alternations (each family is one DFA pass over the window).
+    return Family(name, re2.compile("|".join(f"(?:{p})" for p in patterns), _options()))
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -441,7 +452,7 @@ FAMILIES: tuple[Family, ...] = (
         r"\b(?:base64|base 64|rot13|rot-13|hex(?:adecimal)?[- ]encoded|morse|reversed? (?:text|string|order)"
         r"|caesar cipher|leetspeak|pig latin)\b",
         r"\bdecode (?:this|the following|and (?:follow|execute|run|do))\b",
-        r"\b[A-Za-z0-9+/]{20,}={1,2}(?!\w)",
+        r"\b[a-z0-9+/]{20,}={1,2}",
     ),
     _family(
         "obedience",
