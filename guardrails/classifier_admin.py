@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
+from governance.admin.scoping import CONFIGURE, ProjectScopedAdmin, access_for, scoped_form_choices, visible_projects
 from governance.errors import ArbiterError
 from governance.models import Project
 from guardrails import classifier_services as cs
@@ -82,7 +83,7 @@ def _user(request: HttpRequest) -> Any:
 
 
 @admin.register(GuardExample)
-class GuardExampleAdmin(admin.ModelAdmin[GuardExample]):
+class GuardExampleAdmin(ProjectScopedAdmin[GuardExample]):
     list_display = ["preview", "label", "category", "language", "source", "project", "created_at"]
     list_filter = ["label", "project", "category", "language", "source"]
     search_fields = ["text", "source", "category"]
@@ -116,6 +117,7 @@ class GuardExampleAdmin(admin.ModelAdmin[GuardExample]):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = ExampleImportForm(request.POST or None, request.FILES or None)
+        scoped_form_choices(form, request, "project", CONFIGURE)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
@@ -141,7 +143,7 @@ class GuardExampleAdmin(admin.ModelAdmin[GuardExample]):
 
 
 @admin.register(ClassifierVersion)
-class ClassifierVersionAdmin(admin.ModelAdmin[ClassifierVersion]):
+class ClassifierVersionAdmin(ProjectScopedAdmin[ClassifierVersion]):
     list_display = [
         "label",
         "project",
@@ -192,10 +194,18 @@ class ClassifierVersionAdmin(admin.ModelAdmin[ClassifierVersion]):
         ]
         return super().changelist_view(request, {**(extra_context or {}), "shipped": shipped})
 
+    def _editable_policies(self, request: HttpRequest) -> QuerySet[GuardPolicy]:
+        """The policies the user may promote a classifier to: those of projects they configure."""
+        return (
+            GuardPolicy.objects.filter(project__in=visible_projects(request, CONFIGURE))
+            .select_related("project")
+            .order_by("project__slug", "slug")
+        )
+
     def _detail_context(
         self, request: HttpRequest, candidate: cs.Candidate, report: dict[str, Any], project: Project | None
     ) -> dict[str, Any]:
-        policies = GuardPolicy.objects.select_related("project").order_by("project__slug", "slug")
+        policies = self._editable_policies(request)
         if project is not None:
             policies = policies.filter(project=project)
         return {
@@ -211,8 +221,10 @@ class ClassifierVersionAdmin(admin.ModelAdmin[ClassifierVersion]):
             ],
             "promote_form": PromoteForm(policies=policies, initial={"target_fpr": report.get("target_fpr", 0.01)}),
             "promote_url": reverse("admin:guardrails_classifierversion_promote"),
-            "promotions": ClassifierPromotion.objects.filter(sha256=candidate.sha256)
-            .select_related("policy", "promoted_by")
+            "promotions": ClassifierPromotion.objects.filter(
+                sha256=candidate.sha256, project__in=visible_projects(request)
+            )
+            .select_related("policy", "policy__project", "promoted_by")
             .order_by("-promoted_at")[:20],
         }
 
@@ -243,9 +255,10 @@ class ClassifierVersionAdmin(admin.ModelAdmin[ClassifierVersion]):
         return TemplateResponse(request, f"{_TEMPLATES}/shipped.html", context)
 
     def train_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_view_permission(request) or not request.user.has_perm("guardrails.add_guardexample"):
+        if not access_for(request).anywhere(CONFIGURE):
             raise PermissionDenied
         form = TrainForm(request.POST or None)
+        scoped_form_choices(form, request, "project", CONFIGURE)
         if request.method == "POST" and form.is_valid():
             try:
                 version = cs.version_request(
@@ -270,21 +283,20 @@ class ClassifierVersionAdmin(admin.ModelAdmin[ClassifierVersion]):
         return TemplateResponse(request, f"{_TEMPLATES}/train.html", context)
 
     def promote_view(self, request: HttpRequest) -> HttpResponse:
-        """POST only: make a version (trained or shipped) a policy's classifier."""
-        if not request.user.has_perm("guardrails.change_guardpolicy"):
+        """POST only: make a version (trained or shipped) a policy's classifier (policy editors)."""
+        if not access_for(request).anywhere(CONFIGURE):
             raise PermissionDenied
         key = str(request.POST.get("candidate", ""))
         kind, _, ref = key.partition(":")
+        editable = self._editable_policies(request)
         if kind == "version" and ref.isdigit():
-            version = ClassifierVersion.objects.select_related("project").filter(pk=int(ref)).first()
-            if version is None:
-                raise Http404("no such classifier version")
+            version = self.scoped_object(request, int(ref), CONFIGURE)
             candidate = cs.Candidate.of_version(version)
-            policies = GuardPolicy.objects.filter(project=version.project)
+            policies = editable.filter(project=version.project_id)
             back = reverse("admin:guardrails_classifierversion_change", args=[version.pk])
         elif kind == "shipped" and any(m.sha256 == ref for m in shipped_models()):
             candidate = next(cs.Candidate.of_shipped(m) for m in shipped_models() if m.sha256 == ref)
-            policies = GuardPolicy.objects.all()
+            policies = editable
             back = reverse("admin:guardrails_classifierversion_shipped", args=[ref])
         else:
             raise Http404("unknown classifier")
@@ -313,7 +325,7 @@ class ClassifierVersionAdmin(admin.ModelAdmin[ClassifierVersion]):
 
 
 @admin.register(ClassifierPromotion)
-class ClassifierPromotionAdmin(admin.ModelAdmin[ClassifierPromotion]):
+class ClassifierPromotionAdmin(ProjectScopedAdmin[ClassifierPromotion]):
     list_display = [
         "promoted_at",
         "policy",

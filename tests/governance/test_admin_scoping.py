@@ -369,6 +369,78 @@ def _case_dashboard(world: World, client: Client, role: str) -> None:
         assert "result" in client.get(url, {"project": world.alpha.pk}).context
 
 
+def _case_example_import(world: World, client: Client, role: str) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from guardrails.models import GuardExample
+
+    url = reverse("admin:guardrails_guardexample_import")
+    rows = b"text,label\nimported row,benign\n"
+    if role != "policy_editor":
+        assert client.get(url).status_code == 403
+        assert (
+            client.post(url, {"file": SimpleUploadedFile("e.csv", rows), "project": world.alpha.pk}).status_code == 403
+        )
+    else:
+        assert client.get(url).status_code == 200
+        response = client.post(url, {"file": SimpleUploadedFile("e.csv", rows), "project": world.bravo.pk})
+        assert response.status_code == 200
+        assert response.context["form"].errors["project"]
+        response = client.post(url, {"file": SimpleUploadedFile("e.csv", rows), "project": world.alpha.pk})
+        assert response.status_code == 302
+    assert not GuardExample.objects.filter(text="imported row").exclude(project=world.alpha).exists()
+
+
+def _case_classifier_train(world: World, client: Client, role: str) -> None:
+    from guardrails.models import ClassifierVersion
+
+    url = reverse("admin:guardrails_classifierversion_train")
+    before = ClassifierVersion.objects.count()
+    data = {"name": "prompt-injection", "target_fpr": "0.01"}
+    if role != "policy_editor":
+        assert client.get(url).status_code == 403
+        assert client.post(url, {**data, "project": world.alpha.pk}).status_code == 403
+        assert ClassifierVersion.objects.count() == before
+        return
+    assert client.get(url).status_code == 200
+    response = client.post(url, {**data, "project": world.bravo.pk})
+    assert response.status_code == 200
+    assert response.context["form"].errors["project"]
+    assert client.post(url, {**data, "project": world.alpha.pk}).status_code == 302
+    assert ClassifierVersion.objects.filter(project=world.bravo).count() == 1  # only the seeded one
+
+
+def _case_classifier_shipped(world: World, client: Client, role: str) -> None:
+    from guardrails.classifier.shipped import default_shipped
+
+    response = client.get(reverse("admin:guardrails_classifierversion_shipped", args=[default_shipped().sha256]))
+    assert response.status_code == 200
+    assert b"bravo" not in response.content
+
+
+def _case_classifier_promote(world: World, client: Client, role: str) -> None:
+    from guardrails.classifier.shipped import default_shipped
+    from guardrails.models import ClassifierPromotion, ClassifierVersion
+
+    url = reverse("admin:guardrails_classifierversion_promote")
+    shipped = {"candidate": f"shipped:{default_shipped().sha256}", "target_fpr": "0.01"}
+    before = ClassifierPromotion.objects.count()
+    if role != "policy_editor":
+        assert client.post(url, {**shipped, "policy": _policy(world.alpha).pk}).status_code == 403
+        assert ClassifierPromotion.objects.count() == before
+        return
+    assert (
+        client.post(url, {**shipped, "policy": _policy(world.bravo).pk}).status_code == 302
+    )  # refused, with a message
+    assert ClassifierPromotion.objects.filter(project=world.bravo).count() == 1  # only the seeded one
+    assert client.post(url, {**shipped, "policy": _policy(world.alpha).pk}).status_code == 302
+    assert ClassifierPromotion.objects.filter(project=world.alpha).count() == 2
+    foreign = ClassifierVersion.objects.filter(project=world.bravo).first()
+    assert foreign is not None
+    response = client.post(url, {"candidate": f"version:{foreign.pk}", "policy": _policy(world.alpha).pk})
+    assert response.status_code == 404
+
+
 CUSTOM_URL_CASES: dict[str, Callable[[World, Client, str], None]] = {
     "governance_provider_breakers": _case_breakers,
     "governance_provider_breaker_reset": _case_breaker_reset,
@@ -376,6 +448,10 @@ CUSTOM_URL_CASES: dict[str, Callable[[World, Client, str], None]] = {
     "costs_modelprice_import": _case_price_import,
     "costs_dashboard_home": _case_dashboard_home,
     "costs_dashboard": _case_dashboard,
+    "guardrails_guardexample_import": _case_example_import,
+    "guardrails_classifierversion_train": _case_classifier_train,
+    "guardrails_classifierversion_shipped": _case_classifier_shipped,
+    "guardrails_classifierversion_promote": _case_classifier_promote,
 }
 
 
