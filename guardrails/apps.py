@@ -10,7 +10,7 @@ class GuardrailsConfig(AppConfig):
         from governance import hooks
         from guardrails import receivers, services
         from guardrails.classifier import store
-        from guardrails.classifier_services import artifact_from_database
+        from guardrails.services.classifier import artifact_from_database
 
         hooks.subscribe(hooks.REDACT, services.redact_text)
         hooks.subscribe(hooks.PROJECT_CREATED, receivers.project_created)

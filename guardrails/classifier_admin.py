@@ -19,7 +19,6 @@ from django.views.decorators.http import require_POST
 from governance.admin.scoping import CONFIGURE, ProjectScopedAdmin, access_for, scoped_form_choices, visible_projects
 from governance.errors import ArbiterError
 from governance.models import Project
-from guardrails import classifier_services as cs
 from guardrails.classifier.shipped import shipped_models
 from guardrails.classifier_charts import pr_curve_svg
 from guardrails.classifier_models import (
@@ -30,6 +29,7 @@ from guardrails.classifier_models import (
     TrainingStatus,
 )
 from guardrails.models import GuardPolicy
+from guardrails.services import classifier as cs
 
 _TEMPLATES = "admin/guardrails/classifier"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from guardrails.classifier_services import version_train
+from guardrails.services.classifier import version_train
 
 
 @shared_task(

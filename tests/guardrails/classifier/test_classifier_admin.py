@@ -71,7 +71,7 @@ def test_train_read_and_promote_from_the_admin(
 def test_a_version_cannot_be_promoted_to_another_projects_policy(
     admin_client, alice_project, charlie_project, fixture_jsonl, django_capture_on_commit_callbacks
 ):
-    from guardrails import classifier_services as cs
+    from guardrails.services import classifier as cs
 
     cs.example_import(project=alice_project, filename="e.jsonl", content=fixture_jsonl)
     with django_capture_on_commit_callbacks(execute=True):

@@ -11,7 +11,6 @@ from django.apps import apps as django_apps
 from governance.errors import ArbiterError
 from governance.models import DecisionEnvelope
 from governance.services.projects import project_create
-from guardrails import classifier_services as cs
 from guardrails import services
 from guardrails.classifier import store
 from guardrails.classifier.shipped import default_shipped
@@ -25,6 +24,7 @@ from guardrails.models import (
     GuardRule,
     TrainingStatus,
 )
+from guardrails.services import classifier as cs
 
 pytestmark = pytest.mark.django_db
 

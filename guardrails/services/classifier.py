@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from governance.errors import ArbiterError
 from governance.models import Project
-from guardrails import services
 from guardrails.classifier import store
 from guardrails.classifier.dataset import DatasetError, LabeledText, load_starter, parse_file
 from guardrails.classifier.shipped import ShippedModel, default_shipped, shipped_by_sha, shipped_models
@@ -34,6 +33,7 @@ from guardrails.classifier_models import (
     TrainingStatus,
 )
 from guardrails.models import GuardPolicy, GuardRule
+from guardrails.services.policies import policy_publish
 
 log = structlog.get_logger(__name__)
 
@@ -312,7 +312,7 @@ def version_promote(
     except ValidationError as exc:
         raise ArbiterError("invalid_rule", "The classifier rule is not valid.", detail=exc.message_dict) from exc
     rule.save()
-    services.policy_publish(policy=locked, user=user, note=what)
+    policy_publish(policy=locked, user=user, note=what)
     return ClassifierPromotion.objects.create(
         project=locked.project,
         policy=locked,
