@@ -8,7 +8,7 @@ class GuardrailsConfig(AppConfig):
 
     def ready(self) -> None:
         from governance import hooks
-        from guardrails import receivers, services
+        from guardrails import receivers, services, tasks  # noqa: F401 - tasks: registers them in every process
         from guardrails.classifier import store
         from guardrails.services.classifier import artifact_from_database
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from guardrails.services.classifier import version_train
+from guardrails.services.classifier import TRAIN_TASK, version_train
 
 
 @shared_task(
-    name="guardrails.classifier_train",
+    name=TRAIN_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=3300,

@@ -142,10 +142,14 @@ def version_request(
     raise ArbiterError("busy", "Another version is being created; try again.", status_code=409)
 
 
-def _enqueue(version_id: int) -> None:
-    from guardrails.tasks import classifier_train
+TRAIN_TASK = "guardrails.classifier_train"
 
-    classifier_train.delay(version_id)
+
+def _enqueue(version_id: int) -> None:
+    # By name from the app's registry: services sit below the tasks module that defines it.
+    from governance.celery import app
+
+    app.tasks[TRAIN_TASK].delay(version_id)
 
 
 def version_train(*, version_id: int) -> ClassifierVersion | None:
