@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class GuardrailsConfig(AppConfig):
@@ -8,7 +9,7 @@ class GuardrailsConfig(AppConfig):
 
     def ready(self) -> None:
         from governance import hooks
-        from guardrails import receivers, services, tasks  # noqa: F401 - tasks: registers them in every process
+        from guardrails import receivers, services, tasks
         from guardrails.classifier import store
         from guardrails.services.classifier import artifact_from_database
 
@@ -18,3 +19,5 @@ class GuardrailsConfig(AppConfig):
         hooks.subscribe(hooks.DEMO_SEED_REQUESTED, receivers.demo_seed_requested, order=200)
         # Trained classifier versions are loaded from their database rows (verified by digest).
         store.add_source(artifact_from_database)
+        for name, entry in tasks.BEAT_SCHEDULE.items():
+            settings.CELERY_BEAT_SCHEDULE.setdefault(name, entry)

@@ -7,10 +7,10 @@ a new policy version naming the classifier's label, digest and threshold and app
 
 from __future__ import annotations
 
-import functools
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from governance.enqueue import WhenBrokerDown, enqueue_now, enqueue_on_commit
 from governance.errors import ArbiterError
 from governance.models import Project
 from guardrails.classifier import store
@@ -135,7 +136,7 @@ def version_request(
                     target_fpr=target_fpr,
                     requested_by=user,
                 )
-                transaction.on_commit(functools.partial(_enqueue, version.pk))
+                enqueue_on_commit(_train_task(), args=[version.pk], when_broker_down=WhenBrokerDown.LEAVE_FOR_SWEEPER)
                 return version
         except IntegrityError:
             continue  # two requests took the same number: the unique constraint made one retry
@@ -143,13 +144,37 @@ def version_request(
 
 
 TRAIN_TASK = "guardrails.classifier_train"
+# A version still queued after this long lost its message (broker down, worker gone): the
+# sweeper enqueues it again. One training longer than the task's hard limit was killed.
+REQUEUE_AFTER = timedelta(minutes=5)
+TRAINING_GIVEN_UP_AFTER = timedelta(hours=2)
 
 
-def _enqueue(version_id: int) -> None:
+def _train_task() -> Any:
     # By name from the app's registry: services sit below the tasks module that defines it.
     from governance.celery import app
 
-    app.tasks[TRAIN_TASK].delay(version_id)
+    return app.tasks[TRAIN_TASK]
+
+
+def version_sweep() -> dict[str, int]:
+    """Re-enqueue versions left queued (their message was lost or never sent) and fail trainings
+    whose worker died. Safe to run concurrently: training claims its row atomically."""
+    now = timezone.now()
+    requeued = 0
+    for version_id in ClassifierVersion.objects.filter(
+        status=TrainingStatus.QUEUED, created_at__lt=now - REQUEUE_AFTER
+    ).values_list("pk", flat=True)[:100]:
+        enqueue_now(_train_task(), args=[version_id], when_broker_down=WhenBrokerDown.LEAVE_FOR_SWEEPER)
+        requeued += 1
+    abandoned = ClassifierVersion.objects.filter(
+        status=TrainingStatus.TRAINING, started_at__lt=now - TRAINING_GIVEN_UP_AFTER
+    ).update(
+        status=TrainingStatus.FAILED,
+        error="The worker training this version stopped without finishing (killed or lost).",
+        finished_at=now,
+    )
+    return {"requeued": requeued, "abandoned": abandoned}
 
 
 def version_train(*, version_id: int) -> ClassifierVersion | None:

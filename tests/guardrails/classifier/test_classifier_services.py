@@ -223,3 +223,25 @@ def test_training_runs_on_a_real_worker(celery_worker, fixture_jsonl):
         time.sleep(0.5)
     assert version.status == TrainingStatus.READY, version.error
     assert store.load_model(version.sha256).label == version.label
+
+
+def test_the_sweeper_requeues_lost_versions_and_fails_abandoned_trainings(
+    alice_project, fixture_jsonl, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cs.example_import(project=alice_project, filename="fixture.jsonl", content=fixture_jsonl)
+    lost = cs.version_request(project=alice_project, include_starter=False)  # its on-commit enqueue never ran
+    stuck = cs.version_request(project=alice_project, include_starter=False)
+    long_ago = timezone.now() - timedelta(hours=3)
+    ClassifierVersion.objects.filter(pk=lost.pk).update(created_at=long_ago)
+    ClassifierVersion.objects.filter(pk=stuck.pk).update(status=TrainingStatus.TRAINING, started_at=long_ago)
+    assert cs.version_sweep() == {"requeued": 1, "abandoned": 1}
+    lost.refresh_from_db()
+    stuck.refresh_from_db()
+    assert lost.status == TrainingStatus.READY  # trained in-process on the embedded default
+    assert stuck.status == TrainingStatus.FAILED
+    assert "stopped without finishing" in stuck.error
+    assert cs.version_sweep() == {"requeued": 0, "abandoned": 0}
